@@ -1,0 +1,1 @@
+"""Topic queries and matching, message rendering, Apprise delivery, the outbox."""

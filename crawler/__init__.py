@@ -1,0 +1,1 @@
+"""Scrapy side: spiders, extraction, URL canonicalisation, dedup, ingest."""

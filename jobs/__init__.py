@@ -1,0 +1,1 @@
+"""The daemon: config, APScheduler jobs, the newswatch CLI."""
