@@ -1,11 +1,46 @@
 """Topic query language: parse a query once, match it against an article's title and body.
 
-(Stub: the data types below are the contract other modules use; the parser and matcher
-are being written.)
+The language is Google-Alerts-like by default and Lucene-like when needed (see DESIGN.md,
+"Topic queries"):
+
+    South Korea Ukraine arms        bare words are ANDed, anywhere in title + body
+    "South Korea"                   exact phrase: consecutive words, across line breaks
+    Ukraine OR Kyiv                 OR (uppercase keyword only; lowercase `or` is a word)
+    -sports  -"op-ed"  NOT sports   negation
+    (Kyiv OR Kiev) arms             grouping; precedence NOT > AND (implicit) > OR
+    title:arms  title:"arms deal"   restrict a term, phrase or group to the title
+    title:(Kyiv OR Kiev)
+
+Words are compared after the same normalisation on both sides (see `tokenize`): NFKD
+with combining marks dropped, case-folded, possessive 's dropped, Snowball English stem.
+Decisions worth knowing:
+
+* A bare word that splits into several tokens (`Korea-Ukraine`, `10:30`, `1,000th`...)
+  is matched as a phrase of those tokens, so `Korea-Ukraine` also matches "Korea Ukraine".
+* Dotted abbreviations of single letters (`U.S.`, `U.K.`, `e.g.`) are one token, `u.s`,
+  kept distinct from the word `us`: the query `US` does not match "U.S." and the query
+  `U.S.` does not match "told us". Write `U.S. OR US` to get both spellings.
+* A colon makes a field prefix only after a letters-only word followed directly by a
+  term: `title:arms`. Any other such prefix (`foo:bar`, `https://...`) is a QueryError,
+  so a typo never silently becomes a word. A colon after digits (`10:30`) or at the end
+  of a word (`Update: Korea`) is ordinary punctuation; `title:` alone is an error.
+* Punctuation-only words (`&`, a lone `-`) are ignored.
+
+The module reads top to bottom: tokenizer, query lexer, parser (into an AST of
+Term/Phrase/And/Or/Not), documents, evaluation, scoring, snippets, and the public `Query`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import re
+import threading
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterator, NamedTuple, Union
+
+import Stemmer
 
 
 @dataclass(frozen=True)
@@ -25,3 +60,665 @@ class QueryMatch:
 
     score: float
     snippets: tuple[Snippet, ...]
+
+
+class QueryError(ValueError):
+    """A query that does not parse.
+
+    str(err) is a one-line problem statement, then the query on its own line and a caret
+    line under the offending position::
+
+        unbalanced parenthesis
+          (South Korea
+          ^
+
+    Attributes: `query` (the text as given), `position` (0-based character offset into it)
+    and `problem` (the first line alone).
+    """
+
+    def __init__(self, problem: str, query: str, position: int):
+        self.problem = problem
+        self.query = query
+        self.position = position
+        # Tabs and line breaks would break the caret alignment; each is one character,
+        # so replacing them with spaces keeps every offset where it was.
+        shown = re.sub(r"\s", " ", query)
+        super().__init__(f"{problem}\n  {shown}\n  {' ' * position}^")
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+# Apostrophes joining parts of a word ("Korea’s", "O'Brien", "don't").
+_APOSTROPHES = "'\u2019\u02bc\u2018\uff07"
+_COMBINING = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+# A word character: letter or digit of any script, or a combining mark (text that arrives
+# decomposed, NFD, must not be split at its accents).
+_WCHAR = rf"(?:[^\W_]|[{_COMBINING}])"
+_LETTER = rf"[^\W\d_][{_COMBINING}]*"
+
+_TOKEN_RE = re.compile(
+    # Dotted abbreviation of single letters: U.S., U.K., e.g. (final dot optional).
+    rf"(?P<abbr>(?<![\w.]){_LETTER}(?:\.{_LETTER})+\.?(?!\w))"
+    # Ordinary word: apostrophes inside it, thousands separators and decimal points
+    # between digits; everything else (hyphens, slashes, colons, dots) separates words.
+    rf"|{_WCHAR}+(?:(?:[{_APOSTROPHES}]|(?<=\d),(?=\d{{3}}(?!\d))|(?<=\d)\.(?=\d)){_WCHAR}+)*"
+)
+_APOSTROPHE_MAP = str.maketrans({c: "'" for c in _APOSTROPHES})
+
+# PyStemmer instances keep internal state and "must not be called concurrently".
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
+
+
+@lru_cache(maxsize=100_000)
+def _normalize(surface: str) -> str:
+    """Case-, accent- and apostrophe-folded form of one token as found by _TOKEN_RE.
+
+    May return "" (a token of combining marks only); callers drop those.
+    """
+    word = surface
+    if not word.isascii():
+        word = unicodedata.normalize("NFKD", word)
+        word = "".join(c for c in word if not unicodedata.combining(c))
+        word = word.translate(_APOSTROPHE_MAP)
+    word = word.casefold()
+    if word.endswith("'s"):  # possessive: "Korea's" is about Korea
+        word = word[:-2]
+    # Other apostrophes are dropped rather than split on, so "don't"/"dont" and
+    # "O'Brien"/"OBrien" agree; commas inside a word are thousands separators.
+    word = word.replace("'", "").replace(",", "")
+    return word.rstrip(".")  # "U.S." and "U.S" are the same abbreviation
+
+
+def _stems(words: list[str]) -> list[str]:
+    """Stems of normalised words; dotted tokens (u.s, 3.5) are kept as they are."""
+    if all("." not in w for w in words):
+        return _stemmer().stemWords(words)
+    plain = [w for w in words if "." not in w]
+    stemmed = iter(_stemmer().stemWords(plain))
+    return [w if "." in w else next(stemmed) for w in words]
+
+
+class Token(NamedTuple):
+    """One word of a text: its stem and where its surface form lies in the text."""
+
+    stem: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split `text` into word tokens, normalised and stemmed exactly as queries are.
+
+    `text[t.start:t.end]` is the surface form (e.g. "Korea’s", "U.S."), which snippets mark.
+    """
+    found: list[tuple[str, int, int]] = []
+    for m in _TOKEN_RE.finditer(text):
+        word = _normalize(m.group())
+        if word:
+            found.append((word, m.start(), m.end()))
+    # Stem each distinct word once: far fewer calls than tokens in a long article.
+    distinct = list({w for w, _, _ in found})
+    stem_of = dict(zip(distinct, _stems(distinct)))
+    return [Token(stem_of[w], s, e) for w, s, e in found]
+
+
+# --------------------------------------------------------------------------- query lexer
+
+_QUOTES = '"\u201c\u201d'  # straight and curly double quotes delimit phrases
+_CHUNK_END = re.compile(rf"[\s(){_QUOTES}]")
+_FIELD_RE = re.compile(r"([A-Za-z]+):")
+_FIELDS = {"title"}
+
+
+@dataclass(frozen=True)
+class _Lex:
+    """A query token: kind is WORD, PHRASE, FIELD, OR, AND, NOT, NEG, LPAREN, RPAREN, END."""
+
+    kind: str
+    text: str
+    pos: int
+    stems: tuple[str, ...] = ()
+
+
+def _lex(query: str) -> list[_Lex]:
+    """Cut a query into operator, word and phrase tokens (see the module docstring)."""
+    out: list[_Lex] = []
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            out.append(_Lex("LPAREN" if c == "(" else "RPAREN", c, i))
+            i += 1
+        elif c in _QUOTES:
+            close = next((j for j in range(i + 1, n) if query[j] in _QUOTES), -1)
+            if close < 0:
+                raise QueryError("unbalanced quote", query, i)
+            inner = query[i + 1:close]
+            stems = tuple(t.stem for t in tokenize(inner))
+            if not stems:
+                raise QueryError("empty phrase", query, i)
+            out.append(_Lex("PHRASE", inner, i, stems))
+            i = close + 1
+        else:
+            m = _CHUNK_END.search(query, i)
+            end = m.start() if m else n
+            _lex_chunk(query, i, end, out)
+            i = end
+    out.append(_Lex("END", "", n))
+    return out
+
+
+def _lex_chunk(query: str, start: int, end: int, out: list[_Lex]) -> None:
+    """Lex one run of characters without spaces, parentheses or quotes."""
+    chunk = query[start:end]
+    follows_term = end < len(query) and not query[end].isspace() and query[end] != ")"
+    if chunk in ("OR", "AND", "NOT"):
+        out.append(_Lex(chunk, chunk, start))
+        return
+    if chunk.startswith("-"):
+        rest = chunk[1:]
+        # "-" negates what directly follows it: a word, a field, `"phrase"` or `(group)`.
+        # A lone "-" or "-&" is punctuation and is ignored like any other.
+        if (rest == "" and follows_term) or _FIELD_RE.match(rest) or tokenize(rest):
+            out.append(_Lex("NEG", "-", start))
+            if rest:
+                _lex_chunk(query, start + 1, end, out)
+        return
+    m = _FIELD_RE.match(chunk)
+    if m:
+        name, rest = m.group(1), chunk[m.end():]
+        if rest or follows_term:
+            if name.lower() not in _FIELDS:
+                raise QueryError(f"unknown field '{name}:' (only title: is supported)",
+                                 query, start)
+            out.append(_Lex("FIELD", name.lower(), start))
+            if rest:
+                _lex_chunk(query, start + m.end(), end, out)
+            return
+        if name.lower() in _FIELDS:
+            raise QueryError(f"{name}: needs a word, phrase or group right after it",
+                             query, start)
+        # "Update:" followed by a space: the colon is just punctuation.
+    stems = tuple(t.stem for t in tokenize(chunk))
+    if stems:
+        out.append(_Lex("WORD", chunk, start, stems))
+
+
+# --------------------------------------------------------------------------- parser / AST
+
+@dataclass(frozen=True)
+class Term:
+    """One word; `in_title` restricts it to the title. Equal terms compare equal wherever
+    they stand in the query (pos is not compared), so repeated words count once."""
+
+    stem: str
+    text: str
+    in_title: bool = False
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Consecutive words (compared by stem), e.g. "South Korea" or Korea-Ukraine."""
+
+    stems: tuple[str, ...]
+    text: str
+    in_title: bool = False
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple["Node", ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple["Node", ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    child: "Node"
+    pos: int = field(default=0, compare=False)
+
+
+Node = Union[Term, Phrase, And, Or, Not]
+Leaf = Union[Term, Phrase]
+
+
+class _Parser:
+    """Recursive descent over the lexer's tokens.
+
+        query    := or_expr END
+        or_expr  := and_expr ("OR" and_expr)*
+        and_expr := unary (["AND"] unary)*
+        unary    := ("NOT" | "-") unary | primary
+        primary  := "title:" unary | WORD | PHRASE | "(" or_expr ")"
+    """
+
+    _STOP = ("OR", "AND", "RPAREN", "END")
+
+    def __init__(self, query: str):
+        self.query = query
+        self.tokens = _lex(query)
+        self.i = 0
+
+    def error(self, problem: str, pos: int) -> QueryError:
+        return QueryError(problem, self.query, pos)
+
+    @property
+    def tok(self) -> _Lex:
+        return self.tokens[self.i]
+
+    def take(self) -> _Lex:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        if self.tok.kind == "END":
+            raise self.error("empty query" if not self.query.strip()
+                             else "the query has no words to search for", 0)
+        node = self.or_expr(in_title=False)
+        if self.tok.kind == "RPAREN":
+            raise self.error("unbalanced parenthesis", self.tok.pos)
+        assert self.tok.kind == "END", self.tok
+        return node
+
+    def or_expr(self, in_title: bool) -> Node:
+        alternatives = [self.and_expr(in_title)]
+        while self.tok.kind == "OR":
+            op = self.take()
+            if self.tok.kind in self._STOP:
+                raise self.error("OR needs a term on both sides", op.pos)
+            alternatives.append(self.and_expr(in_title))
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return Or(tuple(alternatives), alternatives[0].pos)
+
+    def and_expr(self, in_title: bool) -> Node:
+        if self.tok.kind in ("OR", "AND"):
+            raise self.error(f"{self.tok.kind} needs a term on both sides", self.tok.pos)
+        parts = [self.unary(in_title)]
+        while self.tok.kind not in ("OR", "RPAREN", "END"):
+            if self.tok.kind == "AND":
+                op = self.take()
+                if self.tok.kind in self._STOP:
+                    raise self.error("AND needs a term on both sides", op.pos)
+            parts.append(self.unary(in_title))
+        if len(parts) == 1:
+            return parts[0]
+        return And(tuple(parts), parts[0].pos)
+
+    def unary(self, in_title: bool) -> Node:
+        if self.tok.kind in ("NOT", "NEG"):
+            op = self.take()
+            if self.tok.kind in self._STOP:
+                name = "NOT" if op.kind == "NOT" else "-"
+                raise self.error(f"{name} needs a term right after it", op.pos)
+            child = self.unary(in_title)
+            # NOT NOT x is x; keeping it would make a positive query look negative-only.
+            return child.child if isinstance(child, Not) else Not(child, op.pos)
+        return self.primary(in_title)
+
+    def primary(self, in_title: bool) -> Node:
+        tok = self.take()
+        if tok.kind == "FIELD":
+            if self.tok.kind in self._STOP:
+                raise self.error(f"{tok.text}: needs a word, phrase or group right after it",
+                                 tok.pos)
+            return self.unary(in_title=True)
+        if tok.kind in ("WORD", "PHRASE"):
+            if len(tok.stems) == 1:
+                return Term(tok.stems[0], tok.text, in_title, tok.pos)
+            return Phrase(tok.stems, tok.text, in_title, tok.pos)
+        if tok.kind == "LPAREN":
+            if self.tok.kind == "RPAREN":
+                raise self.error("empty parentheses", tok.pos)
+            node = self.or_expr(in_title)
+            if self.tok.kind != "RPAREN":
+                raise self.error("unbalanced parenthesis", tok.pos)
+            self.take()
+            return node
+        raise AssertionError(tok)  # callers check for the other kinds first
+
+
+def _check_positive(node: Node, query: str) -> None:
+    """Refuse queries that could match an article by what it lacks alone.
+
+    Such a query would alert on nearly every article. An AND needs one positive part;
+    an OR needs every alternative positive (`a OR -b` matches anything without b).
+    """
+    def positive(n: Node) -> bool:
+        if isinstance(n, (Term, Phrase)):
+            return True
+        if isinstance(n, And):
+            return any(positive(c) for c in n.children)
+        if isinstance(n, Or):
+            for c in n.children:
+                if not positive(c):
+                    raise QueryError("every OR alternative needs a positive term", query, c.pos)
+            return True
+        return False
+
+    if not positive(node):
+        raise QueryError("a query needs at least one positive term", query, node.pos)
+
+
+def _leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]]:
+    """Every Term and Phrase of the tree in query order, with whether it is negated."""
+    if isinstance(node, (Term, Phrase)):
+        yield node, negated
+    elif isinstance(node, Not):
+        yield from _leaves(node.child, not negated)
+    else:
+        for child in node.children:
+            yield from _leaves(child, negated)
+
+
+def _required(node: Node) -> frozenset[str]:
+    """Stems every matching article must contain: the cheap pre-filter for match()."""
+    if isinstance(node, Term):
+        return frozenset((node.stem,))
+    if isinstance(node, Phrase):
+        return frozenset(node.stems)
+    if isinstance(node, And):
+        return frozenset().union(*(_required(c) for c in node.children))
+    if isinstance(node, Or):
+        return frozenset.intersection(*(_required(c) for c in node.children))
+    return frozenset()
+
+
+# --------------------------------------------------------------------------- documents
+
+_TITLE, _BODY = 0, 1
+_TITLE_WEIGHT = 3.0
+
+# "Mr. Smith", "J. Smith": a dot after these does not end a sentence.
+_NO_BREAK_WORDS = frozenset(
+    "mr mrs ms dr prof st jr sr gen gov sen rep lt col capt sgt no vs inc corp ltd co"
+    " jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
+
+
+class _Field:
+    """One tokenised text (title or body): stems by position, their spans, an index."""
+
+    __slots__ = ("text", "tokens", "stems", "index", "_sentences")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.stems = [t.stem for t in self.tokens]
+        self.index: dict[str, list[int]] = {}
+        for pos, stem in enumerate(self.stems):
+            self.index.setdefault(stem, []).append(pos)
+        self._sentences: list[tuple[int, int]] | None = None
+
+    def sentences(self) -> list[tuple[int, int]]:
+        """(start, end) of each sentence or line, whitespace-trimmed; computed once."""
+        if self._sentences is None:
+            self._sentences = self._split_sentences()
+        return self._sentences
+
+    def _split_sentences(self) -> list[tuple[int, int]]:
+        text = self.text
+        # Dots that belong to an abbreviation ("U.S.", "Mr.", "J.") are not sentence ends.
+        abbrev_dots = set()
+        for t in self.tokens:
+            surface = text[t.start:t.end]
+            if surface.endswith("."):
+                abbrev_dots.add(t.end - 1)
+            elif t.end < len(text) and text[t.end] == "." and (
+                    t.stem in _NO_BREAK_WORDS or (len(surface) == 1 and surface.isupper())):
+                abbrev_dots.add(t.end)
+        cuts = [0]
+        for m in _SENTENCE_END.finditer(text):
+            if m.group(0)[0] == "." and m.start() in abbrev_dots and m.end() - m.start() == 1:
+                continue
+            cuts.append(m.end())
+        cuts.append(len(text))
+        out = []
+        for start, end in zip(cuts, cuts[1:]):
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if start < end:
+                out.append((start, end))
+        return out
+
+
+class Document:
+    """An article's title and body tokenised once, to be matched by many queries.
+
+    Tokens are normalised and stemmed exactly as query words are (see `tokenize`), with
+    their positions (for phrases) and character spans (for snippets).
+    """
+
+    __slots__ = ("title", "text", "fields", "stems")
+
+    def __init__(self, title: str, text: str):
+        self.title = title or ""
+        self.text = text or ""
+        self.fields = (_Field(self.title), _Field(self.text))
+        # Every stem anywhere: Query.match's first, set-membership-only check.
+        self.stems = frozenset(self.fields[_TITLE].index) | frozenset(self.fields[_BODY].index)
+
+    def __repr__(self) -> str:
+        return f"Document(title={self.title[:40]!r}, {len(self.text)} chars)"
+
+
+# --------------------------------------------------------------------------- evaluation
+
+# A hit: the leaf that matched, in which field, at which token position, over how many.
+_Hit = tuple[Leaf, int, int, int]
+
+
+def _leaf_hits(leaf: Leaf, doc: Document) -> list[_Hit]:
+    fields = (_TITLE,) if leaf.in_title else (_TITLE, _BODY)
+    hits: list[_Hit] = []
+    if isinstance(leaf, Term):
+        for f in fields:
+            hits.extend((leaf, f, p, 1) for p in doc.fields[f].index.get(leaf.stem, ()))
+        return hits
+    first, size = leaf.stems[0], len(leaf.stems)
+    for f in fields:
+        stems = doc.fields[f].stems
+        for p in doc.fields[f].index.get(first, ()):
+            if tuple(stems[p:p + size]) == leaf.stems:
+                hits.append((leaf, f, p, size))
+    return hits
+
+
+def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
+    """None if `node` does not match `doc`; else the positive hits that make it match.
+
+    Hits of every matching OR alternative are kept (all of them deserve a mark); a NOT
+    matches with no hits of its own, so negated terms are never marked.
+    """
+    if isinstance(node, (Term, Phrase)):
+        return _leaf_hits(node, doc) or None
+    if isinstance(node, Not):
+        return [] if _evaluate(node.child, doc) is None else None
+    if isinstance(node, And):
+        hits: list[_Hit] = []
+        for child in node.children:
+            found = _evaluate(child, doc)
+            if found is None:
+                return None
+            hits.extend(found)
+        return hits
+    matched = False
+    hits = []
+    for child in node.children:
+        found = _evaluate(child, doc)
+        if found is not None:
+            matched = True
+            hits.extend(found)
+    return hits if matched else None
+
+
+# --------------------------------------------------------------------------- scoring
+
+def _weight(leaf: Leaf) -> float:
+    """Longer words look rarer ("ukraine" tells more than "war"); a phrase adds its words."""
+    stems = (leaf.stem,) if isinstance(leaf, Term) else leaf.stems
+    return sum(math.log2(2 + min(len(s), 14)) for s in stems)
+
+
+def _score(hits: list[_Hit]) -> float:
+    """Sum over matched terms of weight * (1 + ln(weighted hits)); a title hit counts 3.
+
+    Logarithmic in the hit count so that one word repeated twenty times does not outweigh
+    all the others. Deterministic: depends only on the hits, in a fixed order.
+    """
+    counts: dict[Leaf, float] = {}
+    for leaf, f, _, _ in dict.fromkeys(hits):
+        counts[leaf] = counts.get(leaf, 0.0) + (_TITLE_WEIGHT if f == _TITLE else 1.0)
+    return round(sum(_weight(leaf) * (1 + math.log(n)) for leaf, n in counts.items()), 6)
+
+
+# --------------------------------------------------------------------------- snippets
+
+_MAX_SNIPPETS = 3
+_MAX_SENTENCE = 240  # a sentence up to this long is shown whole...
+_WINDOW = 200        # ...a longer one as a window of about this many characters
+_ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class _Mark:
+    start: int
+    end: int
+    leaf: Leaf = field(compare=False)
+
+
+def _marks_by_field(hits: list[_Hit], doc: Document) -> tuple[list[_Mark], list[_Mark]]:
+    """Character spans of matched tokens per field, sorted and de-duplicated.
+
+    Each token of a phrase is marked on its own, so a mark never swallows the line break
+    or punctuation between two words.
+    """
+    spans: tuple[dict, dict] = ({}, {})
+    for leaf, f, pos, size in hits:
+        tokens = doc.fields[f].tokens
+        for t in tokens[pos:pos + size]:
+            spans[f].setdefault((t.start, t.end), leaf)
+    return tuple(  # type: ignore[return-value]
+        [_Mark(s, e, leaf) for (s, e), leaf in sorted(d.items())] for d in spans)
+
+
+def _window(text: str, start: int, end: int, marks: list[_Mark]) -> tuple[int, int]:
+    """A whole-word range of about _WINDOW characters inside [start, end) around the
+    cluster of marks with the most distinct terms (then the most marks, then the first)."""
+    best_key, best = None, (0, 0)
+    for i in range(len(marks)):
+        leaves, j = set(), i
+        for k in range(i, len(marks)):
+            if marks[k].end - marks[i].start > _WINDOW:
+                break
+            leaves.add(marks[k].leaf)
+            j = k
+        key = (len(leaves), j - i + 1)
+        if best_key is None or key > best_key:
+            best_key, best = key, (i, j)
+    lo, hi = marks[best[0]].start, marks[best[1]].end
+    slack = max(0, _WINDOW - (hi - lo))
+    left = max(start, lo - slack // 2)
+    right = min(end, hi + slack - (lo - left))
+    left = max(start, min(left, right - _WINDOW))
+    # Whole words only: move cut points outwards-in to the nearest space, never past a mark.
+    if left > start and not text[left - 1].isspace():
+        space = text.find(" ", left, lo)
+        left = space + 1 if space >= 0 else lo
+    if right < end and not text[right].isspace():
+        space = text.rfind(" ", hi, right)
+        right = space if space >= 0 else hi
+    while left < lo and text[left].isspace():
+        left += 1
+    while right > hi and text[right - 1].isspace():
+        right -= 1
+    return left, right
+
+
+def _snippets(hits: list[_Hit], doc: Document) -> tuple[Snippet, ...]:
+    """Up to _MAX_SNIPPETS passages, best first: most distinct matched terms, then most
+    marks, then title before body and earlier before later."""
+    candidates = []
+    for f, marks in enumerate(_marks_by_field(hits, doc)):
+        if not marks:
+            continue
+        sentences = doc.fields[f].sentences()
+        starts = [s for s, _ in sentences]
+        grouped: dict[int, list[_Mark]] = {}
+        for mark in marks:
+            grouped.setdefault(bisect_left(starts, mark.start + 1) - 1, []).append(mark)
+        for idx, in_sentence in grouped.items():
+            start, end = sentences[idx]
+            distinct = len({m.leaf for m in in_sentence})
+            candidates.append(((-distinct, -len(in_sentence), f, start), f, start, end,
+                               in_sentence))
+    candidates.sort(key=lambda c: c[0])
+    out = []
+    for _, f, start, end, marks in candidates[:_MAX_SNIPPETS]:
+        text = doc.fields[f].text
+        left, right = (start, end) if end - start <= _MAX_SENTENCE else _window(
+            text, start, end, marks)
+        prefix = _ELLIPSIS if left > start else ""
+        suffix = _ELLIPSIS if right < end else ""
+        shift = len(prefix) - left
+        out.append(Snippet(
+            prefix + text[left:right] + suffix,
+            tuple((m.start + shift, m.end + shift) for m in marks
+                  if left <= m.start and m.end <= right)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- public API
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed topic query; build it with `parse`, then `match` it against Documents."""
+
+    source: str
+    root: Node = field(repr=False)
+    required: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "required", _required(self.root))
+
+    def match(self, doc: Document) -> QueryMatch | None:
+        """A QueryMatch (score, up to three snippets) if `doc` matches, else None."""
+        # Most topics miss most articles: a subset test on stems rules them out before
+        # any positions are looked at.
+        if not self.required <= doc.stems:
+            return None
+        hits = _evaluate(self.root, doc)
+        if hits is None:
+            return None
+        return QueryMatch(_score(hits), _snippets(hits, doc))
+
+    def terms(self) -> tuple[Leaf, ...]:
+        """The positive (not negated) Terms and Phrases, in query order, without repeats."""
+        return tuple(dict.fromkeys(leaf for leaf, negated in _leaves(self.root)
+                                   if not negated))
+
+
+def parse(query: str) -> Query:
+    """Parse a topic query; raises QueryError (with a caret under the problem) if invalid."""
+    root = _Parser(query).parse()
+    _check_positive(root, query)
+    return Query(query, root)

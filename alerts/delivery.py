@@ -1,0 +1,461 @@
+"""Apprise delivery: channels of Apprise URLs, one send per URL, secrets kept out of logs.
+
+A channel (DESIGN.md, "Configuration") is a list of Apprise URLs. `build_channel` checks
+every URL once, at config load, and turns it into an `Endpoint`: a stable key (for the
+outbox's per-URL bookkeeping), the URL's masked form for logs and errors, and the body
+format the service takes best, so the outbox can render each message in that format.
+`send` makes one Apprise notification to one endpoint and reports success as a bool.
+
+Apprise URLs hold secrets (tokens, passwords). This module never logs a URL in clear,
+and because Apprise's own logging is not airtight (an unparsable URL is logged verbatim
+at ERROR; DEBUG lines carry request URLs; `url(privacy=True)` leaves custom HTTP header
+values such as ``?+X-Api-Key=...`` in clear), it installs a filter on the ``apprise``
+and ``urllib3.connectionpool`` loggers that rewrites any known secret to ``****`` before
+a handler sees the record. The secrets of every endpoint built here are known to it.
+
+`register_console()` adds the built-in ``console://`` scheme (DESIGN.md, "Configuration")
+through Apprise's custom-notification decorator; `build_channel`, `mask_url` and `send`
+call it themselves, so a config can use ``console://`` before the daemon starts.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from html import escape as html_escape
+from typing import Any
+from urllib.parse import unquote
+
+from apprise import Apprise, AppriseAsset, NotifyFormat
+from apprise.decorators import notify as apprise_notify
+from apprise.manager_plugins import NotificationManager
+
+from newswatch.alerts.render import FORMATS, Message, markdown_escape
+
+__all__ = [
+    "CONSOLE_SCHEME",
+    "Channel",
+    "ChannelURLError",
+    "Endpoint",
+    "build_channel",
+    "endpoint_for",
+    "mask_url",
+    "register_console",
+    "send",
+]
+
+log = logging.getLogger(__name__)
+
+CONSOLE_SCHEME = "console"
+
+#: Shown instead of anything secret.
+MASK = "****"
+
+# Apprise's plugin registry is a process-wide singleton.
+_PLUGINS = NotificationManager()
+
+# One asset for every send: Apprise's CWE-312 masking on, no :emoji: or "\n" rewriting
+# of article text, newswatch named as the sending application.
+_ASSET = AppriseAsset(
+    app_id="newswatch",
+    app_desc="newswatch news alerts",
+    secure_logging=True,
+    interpret_emojis=False,
+    interpret_escapes=False,
+)
+
+
+class ChannelURLError(ValueError):
+    """An Apprise URL that Apprise cannot load; str() shows only the masked URL."""
+
+    def __init__(self, message: str, *, masked: str, index: int | None = None,
+                 channel: str | None = None) -> None:
+        super().__init__(message)
+        self.masked = masked
+        self.index = index
+        self.channel = channel
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One Apprise URL of a channel. `url` holds secrets: never log it; log `masked`."""
+
+    key: str  # stable id of the URL: first 16 hex digits of sha256(url)
+    url: str
+    masked: str
+    format: str  # body format this endpoint takes best: "text" | "markdown" | "html"
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print `url`; tracebacks and debuggers show reprs.
+        return f"Endpoint(key={self.key!r}, masked={self.masked!r}, format={self.format!r})"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A named list of endpoints; an alert goes to each of them."""
+
+    name: str
+    endpoints: tuple[Endpoint, ...]
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+class _SecretFilter(logging.Filter):
+    """Rewrites log records so that no registered secret string appears in them.
+
+    Installed on third-party loggers (a logger's filters run before its handlers, so
+    handlers, pytest's caplog and Apprise's own per-call log capture all see the
+    redacted text). Secrets are registered permanently for built endpoints, and
+    temporarily (reference-counted) while an unvetted URL is being parsed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._permanent: set[str] = set()
+        self._temporary: dict[str, int] = {}
+        self._ordered: tuple[str, ...] = ()
+
+    def _rebuild(self) -> None:
+        # Longest first, so a secret containing a shorter one is replaced whole.
+        self._ordered = tuple(sorted(self._permanent | self._temporary.keys(), key=len, reverse=True))
+
+    def add(self, secrets: Iterable[str]) -> None:
+        with self._lock:
+            self._permanent.update(secrets)
+            self._rebuild()
+
+    @contextlib.contextmanager
+    def temporarily(self, secrets: Iterable[str]) -> Iterator[None]:
+        secrets = set(secrets)
+        with self._lock:
+            for s in secrets:
+                self._temporary[s] = self._temporary.get(s, 0) + 1
+            self._rebuild()
+        try:
+            yield
+        finally:
+            with self._lock:
+                for s in secrets:
+                    left = self._temporary[s] - 1
+                    if left:
+                        self._temporary[s] = left
+                    else:
+                        del self._temporary[s]
+                self._rebuild()
+
+    def redact(self, text: str) -> str:
+        for secret in self._ordered:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._ordered:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the handler's problem, not ours
+            return True
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+_REDACTOR = _SecretFilter()
+# Apprise logs through the single "apprise" logger; urllib3 logs request paths (which
+# hold webhook tokens for Slack, Discord, ...) at DEBUG.
+for _name in ("apprise", "urllib3.connectionpool"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _SecretFilter) for f in _logger.filters):
+        _logger.addFilter(_REDACTOR)
+
+_SCHEME_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]{0,31})://")
+_TOKEN_SPLIT_RE = re.compile(r"[/\\:@?&=#,;\s]+")
+_MIN_SECRET_LEN = 3
+
+
+def _tokens(text: str) -> set[str]:
+    found: set[str] = set()
+    for form in (text, unquote(text)):
+        found.update(t for t in _TOKEN_SPLIT_RE.split(form) if t)
+    return found
+
+
+def _all_parts(url: str) -> set[str]:
+    """Everything in `url` that could be secret: used while Apprise parses an unknown URL."""
+    scheme = _scheme(url)
+    parts = {url, unquote(url)}
+    parts.update(t for t in _tokens(url) if len(t) >= _MIN_SECRET_LEN and t.lower() != scheme)
+    return {p for p in parts if p.strip()}
+
+
+def _secret_parts(url: str, plugin: Any) -> set[str]:
+    """The secrets of a loaded URL: what its privacy form hides.
+
+    Compares Apprise's clear and privacy renderings of the same plugin (so option words
+    such as ``mode=insecure`` are not mistaken for secrets), after our extra masking of
+    header arguments. The whole URL, as written and as Apprise rewrites it, is included.
+    """
+    clear = plugin.url(privacy=False)
+    masked = _privacy_url(plugin)
+    shown = _tokens(masked)
+    hidden = {t for t in _tokens(clear) if len(t) >= _MIN_SECRET_LEN and t not in shown}
+    if not hidden and clear == masked:
+        # Nothing secret (console://, an open webhook): nothing to redact.
+        return set()
+    parts = hidden | {url, unquote(url), clear, unquote(clear)}
+    return {p for p in parts if p.strip()}
+
+
+def _scheme(url: str) -> str | None:
+    match = _SCHEME_RE.match(url)
+    return match.group(1).lower() if match else None
+
+
+def _fallback_mask(url: Any) -> str:
+    scheme = _scheme(url) if isinstance(url, str) else None
+    return f"{scheme}://{MASK}" if scheme else MASK
+
+
+# Query arguments whose values Apprise's privacy form shows but which often carry
+# credentials: "+Name=value" becomes an HTTP header (Authorization, X-Api-Key...) and
+# "-name=value" a request parameter of json://, xml://, form:// and similar.
+_HEADER_ARG_RE = re.compile(r"([?&](?:%2B|\+|-)[^=&#]*=)[^&#]*", re.IGNORECASE)
+
+
+def _privacy_url(plugin: Any) -> str:
+    masked = plugin.url(privacy=True)
+    return _HEADER_ARG_RE.sub(lambda m: m.group(1) + MASK, masked)
+
+
+# --------------------------------------------------------------------------- console://
+
+_console_lock = threading.Lock()
+
+
+def _console_notify(body: str, title: str, *args: Any, **kwargs: Any) -> bool:
+    """Apprise custom notification: print the alert to standard output."""
+    # Looked up on every call so that redirection (and pytest's capsys) is honoured.
+    out = sys.stdout
+    try:
+        if title:
+            out.write(title + "\n")
+        if body:
+            out.write(body if body.endswith("\n") else body + "\n")
+        out.write("\n")
+        out.flush()
+    except (OSError, ValueError) as exc:  # closed or broken stdout
+        log.warning("console:// could not write to standard output: %s", exc)
+        return False
+    return True
+
+
+def register_console() -> None:
+    """Make ``console://`` an Apprise URL that prints alerts to standard output.
+
+    Idempotent and thread-safe. The plugin declares plain text, so Apprise converts an
+    HTML or Markdown body to text before printing it.
+    """
+    with _console_lock:
+        if CONSOLE_SCHEME in _PLUGINS:
+            return
+        apprise_notify(on=CONSOLE_SCHEME, name="newswatch console",
+                       body_format=NotifyFormat.TEXT)(_console_notify)
+        if CONSOLE_SCHEME not in _PLUGINS:
+            raise RuntimeError("Apprise refused to register the console:// scheme")
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+class _AppriseComplaints(logging.Handler):
+    """Collects (already redacted) Apprise warnings of the current thread, as a reason."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # WARNING only: Apprise's ERROR lines here just repeat "could not load <URL>".
+        if record.thread == self.thread and record.levelno == logging.WARNING:
+            with contextlib.suppress(Exception):
+                self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextlib.contextmanager
+def _apprise_complaints() -> Iterator[list[str]]:
+    handler = _AppriseComplaints()
+    logger = logging.getLogger("apprise")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _load(url: str) -> tuple[Any | None, list[str]]:
+    """Apprise's plugin for `url` (or None) and the warnings Apprise gave while loading it.
+
+    Every part of the URL counts as secret while Apprise parses it: Apprise logs a URL
+    it cannot parse verbatim.
+    """
+    register_console()
+    with _REDACTOR.temporarily(_all_parts(url)), _apprise_complaints() as complaints:
+        try:
+            plugin = Apprise.instantiate(url, asset=_ASSET)
+        except Exception as exc:  # Apprise converts most errors to None; be sure
+            complaints.append(type(exc).__name__)
+            plugin = None
+        reasons = [_REDACTOR.redact(c) for c in complaints]
+    return plugin, reasons
+
+
+def mask_url(url: str) -> str:
+    """`url` in Apprise's privacy form (secrets shown as ``****`` or ``a...z``).
+
+    Values of ``+header`` / ``-param`` arguments are masked as well. A URL Apprise
+    cannot load gives ``scheme://****`` (``****`` when there is not even a scheme).
+    """
+    if not isinstance(url, str):
+        return MASK
+    plugin, _ = _load(url.strip())
+    if plugin is None:
+        return _fallback_mask(url)
+    try:
+        return _privacy_url(plugin)
+    except Exception:
+        return _fallback_mask(url)
+
+
+def _format_of(plugin: Any) -> str:
+    # resolve_format(None) is what Apprise itself would deliver when the caller states
+    # no preference: a ?format= override, else the plugin's first declared format.
+    resolved = plugin.resolve_format(None)
+    value = getattr(resolved, "value", resolved)
+    return value if value in FORMATS else "text"
+
+
+def _key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def endpoint_for(url: str) -> Endpoint:
+    """The Endpoint for one Apprise URL; ChannelURLError if Apprise cannot load it."""
+    if not isinstance(url, str) or not url.strip():
+        raise ChannelURLError("empty Apprise URL", masked=MASK)
+    url = url.strip()
+    plugin, reasons = _load(url)
+    if plugin is None:
+        masked = _fallback_mask(url)
+        scheme = _scheme(url)
+        if scheme is None:
+            reason = "not an Apprise URL (expected scheme://...)"
+        elif scheme not in _PLUGINS:
+            reason = f"unknown scheme {scheme!r}"
+        else:
+            reason = "Apprise cannot load it"
+            if reasons:
+                reason += " (" + "; ".join(dict.fromkeys(reasons)) + ")"
+        raise ChannelURLError(f"{masked}: {reason}", masked=masked)
+    masked = _privacy_url(plugin)
+    # From now on the secrets of this URL are redacted from every Apprise log line.
+    _REDACTOR.add(_secret_parts(url, plugin))
+    return Endpoint(key=_key(url), url=url, masked=masked, format=_format_of(plugin))
+
+
+def build_channel(name: str, urls: Sequence[str]) -> Channel:
+    """The channel `name` with one Endpoint per URL, in order (exact duplicates dropped).
+
+    Raises ChannelURLError naming the URL's index and its masked form when Apprise
+    cannot load a URL, or when there are no URLs at all; the message never holds a
+    secret.
+    """
+    if isinstance(urls, str) or not urls:
+        raise ChannelURLError(f"channel {name!r}: no Apprise URLs", masked=MASK, channel=name)
+    endpoints: list[Endpoint] = []
+    seen: set[str] = set()
+    for index, url in enumerate(urls):
+        try:
+            endpoint = endpoint_for(url)
+        except ChannelURLError as exc:
+            raise ChannelURLError(
+                f"channel {name!r}, URL [{index}]: {exc}", masked=exc.masked, index=index, channel=name
+            ) from None
+        if endpoint.key in seen:
+            # The same URL twice would deliver every alert twice to the same place.
+            log.info("channel %r: URL [%d] %s is listed twice; using it once",
+                     name, index, endpoint.masked)
+            continue
+        seen.add(endpoint.key)
+        endpoints.append(endpoint)
+    return Channel(name=name, endpoints=tuple(endpoints))
+
+
+# --------------------------------------------------------------------------- send
+
+
+def _title_for(plugin: Any, message: Message) -> str:
+    # Services without a title field (title_maxlen <= 0, e.g. Telegram) get the title
+    # blended into the body, and Apprise converts it from the *body* format: a plain
+    # title must be escaped for that format first, or "<script>" in a headline would
+    # reach an HTML body as markup.
+    if getattr(plugin, "title_maxlen", 1) > 0 or message.format == "text":
+        return message.title
+    if message.format == "html":
+        return html_escape(message.title, quote=False)
+    return markdown_escape(message.title)
+
+
+def send(endpoint: Endpoint, message: Message) -> bool:
+    """Deliver `message` to this one endpoint; True only when Apprise reports success.
+
+    One Apprise notify, with ``body_format=message.format`` (Apprise converts to what
+    the service takes). Never raises for a delivery failure: it returns False and logs
+    one warning naming the masked URL and Apprise's reason.
+    """
+    reason = ""
+    ok = False
+    plugin, complaints = _load(endpoint.url)
+    if plugin is None:
+        reason = "Apprise cannot load the URL" + (f" ({'; '.join(complaints)})" if complaints else "")
+    else:
+        try:
+            # Normally registered by build_channel already; an Endpoint made some other
+            # way gets the same protection for the duration of the send.
+            secrets = _secret_parts(endpoint.url, plugin)
+        except Exception:
+            secrets = _all_parts(endpoint.url)
+        with _REDACTOR.temporarily(secrets):
+            try:
+                notifier = Apprise(asset=_ASSET)
+                notifier.add(plugin)
+                result = notifier.notify(
+                    body=message.body,
+                    title=_title_for(plugin, message),
+                    body_format=message.format,
+                )
+                ok = bool(result)
+                if not ok:
+                    lines = [entry.message for entry in result.logs()
+                             if entry.level in ("WARNING", "ERROR", "CRITICAL")]
+                    reason = "; ".join(dict.fromkeys(" ".join(m.split()) for m in lines))
+                    reason = reason or f"Apprise reported {getattr(result, 'status', 'failure')}"
+            except Exception as exc:  # a plugin bug must not take the notifier down
+                reason = f"{type(exc).__name__}: {exc}"
+            reason = _REDACTOR.redact(reason)
+    if not ok:
+        log.warning("delivery to %s failed: %s", endpoint.masked or MASK, reason or "unknown error")
+    return ok

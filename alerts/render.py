@@ -1,0 +1,471 @@
+"""Alert messages: one story's matching articles, rendered for one kind of channel.
+
+`render(topic, items, format)` builds the `Message` that DESIGN.md's "What an alert
+says" describes: it names the topic verbatim and shows, for every article, its title,
+source, published time (UTC), its own URL and the matched snippets with the query's
+terms marked. The first item is the story's lead; the others follow under
+"Also reported by".
+
+Three body formats, one Jinja2 template each (kept as strings below, so nothing has to
+be listed as package data):
+
+``text``
+    Plain text; matched terms wrapped in «guillemets».
+``markdown``
+    CommonMark, which is what Apprise 2.x takes as ``body_format="markdown"``: Apprise
+    itself translates it to each service's dialect (for Slack, ``**term**`` becomes
+    mrkdwn ``*term*``, ``&`` becomes ``&amp;`` and the backslash-escaped ``\\<`` / ``\\>``
+    become ``&lt;`` / ``&gt;``). Pre-escaping to Slack entities here would be escaped a
+    second time by Apprise, and Slack-style ``*bold*`` would turn into italics.
+``html``
+    For e-mail; Jinja2 autoescaping escapes every article-derived string, matched terms
+    are ``<b>``, and only http(s) URLs become links.
+
+Article text is hostile input. Every field has ASCII/Unicode control characters
+(including terminal escapes and bidi overrides) removed and whitespace collapsed to
+single spaces, so a title cannot forge extra lines or headers; fields are capped in
+length; and a body over `MAX_BODY_CHARS` is cut at an item boundary with a note, so the
+markup stays well-formed.
+
+`Message.title` is plain text in every format (Apprise sends it as an e-mail subject, a
+Slack header, a JSON field); delivery adapts it for services that blend the title into
+the body.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from newswatch.alerts.query import Snippet
+
+__all__ = [
+    "FORMATS",
+    "MAX_BODY_CHARS",
+    "AlertItem",
+    "Message",
+    "markdown_escape",
+    "render",
+]
+
+#: The body formats `render` produces; the same names as Apprise's NotifyFormat values.
+FORMATS: tuple[str, ...] = ("text", "markdown", "html")
+
+#: Bodies longer than this are cut (whole items are dropped from the end). Well under
+#: what e-mail, Slack (40,000) and most webhooks accept.
+MAX_BODY_CHARS = 30_000
+
+#: The headline in `Message.title` is shortened to about this many characters.
+TITLE_HEADLINE_CHARS = 120
+
+UNKNOWN_DATE = "date unknown"
+UNTITLED = "(untitled)"
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One article of a story, as an alert shows it."""
+
+    title: str
+    source: str  # source name from config
+    published: datetime | None  # naive datetimes are taken as UTC
+    url: str  # the article's own URL, as fetched
+    snippets: tuple[Snippet, ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered alert: a plain-text `title` and a `body` in `format`."""
+
+    title: str  # "[newswatch] <topic>: <headline of the first item>"
+    body: str
+    format: str  # "text" | "markdown" | "html"
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown message format {self.format!r} (use one of {', '.join(FORMATS)})")
+
+
+# --------------------------------------------------------------------------- cleaning
+
+# C0/C1 controls (except whitespace, handled below), DEL, and the bidi embedding /
+# override / isolate characters that can make a title display as something else.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def _clean(text: Any) -> str:
+    """One line of display text: controls removed, any whitespace run made one space."""
+    text = "" if text is None else str(text)
+    return _SPACE_RE.sub(" ", _CONTROL_RE.sub("", text))
+
+
+def _shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at a word boundary when one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _published(value: datetime | None) -> str:
+    if value is None:
+        return UNKNOWN_DATE
+    if value.tzinfo is None:
+        # The store keeps UTC; a naive value is UTC without its label.
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ASCII characters that cannot appear in a URL as such and could close the markup around
+# it (quotes, angle brackets, "|" for Slack links, backticks, spaces...). They are
+# percent-encoded; everything else, non-ASCII included, is shown as fetched.
+_URL_UNSAFE_RE = re.compile(r'[\s"<>\\^`{|}]')
+
+
+def _safe_url(url: str) -> str:
+    return _URL_UNSAFE_RE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    text: str
+    marked: bool
+
+
+@dataclass(frozen=True)
+class _ItemView:
+    """An AlertItem made safe to show: cleaned, capped, snippets split into segments."""
+
+    title: str
+    source: str
+    published: str
+    url: str  # percent-encoded where needed, possibly shortened
+    linkable: bool  # an http(s) URL shown whole, so it may become a link
+    snippets: tuple[tuple[_Segment, ...], ...]
+
+
+@dataclass(frozen=True)
+class _Limits:
+    topic: int = 200
+    title: int = 500
+    source: int = 200
+    url: int = 2048
+    snippet: int = 600
+    snippets: int = 3
+
+
+_NORMAL = _Limits()
+# Used for the lead item only when even the lead alone does not fit the body limit.
+_COMPACT = _Limits(topic=120, title=200, source=80, url=300, snippet=200, snippets=1)
+
+
+def _segments(snippet: Snippet, limit: int) -> tuple[_Segment, ...]:
+    """`snippet` split at its marks, cleaned, and cut to about `limit` characters.
+
+    Marks are offsets into the raw text; they are applied before cleaning so that
+    removing characters cannot shift them. Bad marks (out of range, overlapping) are
+    skipped rather than trusted; adjacent marks are merged.
+    """
+    text = str(snippet.text or "")
+    spans: list[list[int]] = []
+    for mark in snippet.marks or ():
+        try:
+            start, end = int(mark[0]), int(mark[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        start, end = max(start, 0), min(end, len(text))
+        if start >= end or (spans and start < spans[-1][1]):
+            continue
+        if spans and start == spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+
+    raw: list[tuple[str, bool]] = []
+    pos = 0
+    for start, end in spans:
+        if start > pos:
+            raw.append((text[pos:start], False))
+        term = text[start:end]
+        # Keep whitespace outside the mark: "** term**" is not emphasis in CommonMark.
+        lead = len(term) - len(term.lstrip())
+        trail = len(term) - len(term.rstrip())
+        if lead:
+            raw.append((term[:lead], False))
+        if term.strip():
+            raw.append((term.strip(), True))
+        if trail:
+            raw.append((term[len(term) - trail:], False))
+        pos = end
+    if pos < len(text):
+        raw.append((text[pos:], False))
+
+    # Clean each piece, then merge neighbouring plain pieces (whitespace split off a
+    # mark) so that no double spaces appear at the joins.
+    pieces: list[list[Any]] = []
+    for piece, marked in raw:
+        piece = _clean(piece)
+        if not piece:
+            continue
+        if pieces and not marked and not pieces[-1][1]:
+            pieces[-1][0] = _SPACE_RE.sub(" ", pieces[-1][0] + piece)
+        else:
+            pieces.append([piece, marked])
+    if pieces:
+        pieces[0][0] = pieces[0][0].lstrip()
+        pieces[-1][0] = pieces[-1][0].rstrip()
+
+    out: list[_Segment] = []
+    room = limit
+    for piece, marked in pieces:
+        if not piece:
+            continue
+        if len(piece) > room:
+            # A cut term would no longer be the matched term: drop it, keep the ellipsis.
+            if room > 1 and not marked:
+                out.append(_Segment(_shorten(piece, room), False))
+            else:
+                out.append(_Segment("…", False))
+            break
+        out.append(_Segment(piece, marked))
+        room -= len(piece)
+    return tuple(out)
+
+
+def _item_view(item: AlertItem, limits: _Limits) -> _ItemView:
+    url = _safe_url(_clean(item.url).strip())
+    linkable = _is_web_url(url)
+    if len(url) > limits.url:
+        # A cut URL is a wrong link: show it shortened, as text only.
+        url, linkable = _shorten(url, limits.url), False
+    snippets = tuple(
+        segs
+        for segs in (_segments(s, limits.snippet) for s in tuple(item.snippets or ())[: limits.snippets])
+        if segs
+    )
+    return _ItemView(
+        title=_shorten(_clean(item.title).strip(), limits.title) or UNTITLED,
+        source=_shorten(_clean(item.source).strip(), limits.source) or "unknown source",
+        published=_published(item.published),
+        url=url,
+        linkable=linkable,
+        snippets=snippets,
+    )
+
+
+# --------------------------------------------------------------------------- markdown
+
+# Backslash-escaped in Markdown output: what could open emphasis, code, a link or an
+# HTML/Slack "<...>" sequence. `&` is left alone: Apprise's Slack translation
+# entity-escapes it, while `\&` would reach Slack unescaped. `_` and `~` are left alone
+# too: at worst they italicise or strike a word, and Slack would show the backslash of
+# `\_` / `\~` literally.
+_MD_SPECIAL_RE = re.compile(r"([\\`*\[\]<>])")
+
+
+class _MarkdownSafe(str):
+    """A string already in Markdown form; the Markdown environment passes it through."""
+
+
+def markdown_escape(text: Any) -> str:
+    """`text` as literal CommonMark inline text (the markup characters backslash-escaped).
+
+    A leading ``#``, ``-``, ``+``, ``=`` or ``1.`` could start a block, so those are
+    escaped too when they open the string.
+    """
+    if isinstance(text, _MarkdownSafe):
+        return text
+    text = _MD_SPECIAL_RE.sub(r"\\\1", "" if text is None else str(text))
+    text = re.sub(r"^([#+=-])", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
+
+
+def _md_code(text: str) -> str:
+    """`text` as a code span (shown verbatim everywhere), or escaped text if it has backticks."""
+    if "`" in text or not text.strip():
+        return markdown_escape(text)
+    return _MarkdownSafe(f"`{text}`")
+
+
+def _md_finalize(value: Any) -> Any:
+    # Every {{ expression }} in a Markdown template is escaped unless it is marked safe,
+    # the same guarantee autoescaping gives the HTML template.
+    if isinstance(value, _MarkdownSafe):
+        return value
+    return markdown_escape("" if value is None else value)
+
+
+# --------------------------------------------------------------------------- templates
+
+# Each template gets `topic` (str), `items` (the _ItemView list, lead first) and
+# `omitted` (how many items were cut for length). No macros: in the Markdown
+# environment a macro's output would pass through `finalize` and be escaped again.
+
+_TEXT_TEMPLATE = """\
+newswatch alert · topic: {{ topic }}
+{% for it in items %}
+{% if loop.index == 2 %}
+
+Also reported by:
+{% endif %}
+
+{{ it.title }}
+{{ it.source }} · {{ it.published }}
+{{ it.url }}
+{% for snip in it.snippets %}
+  > {% for seg in snip %}{% if seg.marked %}«{{ seg.text }}»{% else %}{{ seg.text }}{% endif %}{% endfor %}
+
+{% endfor %}
+{% endfor %}
+{% if omitted %}
+
+… and {{ omitted }} more article{{ "s" if omitted != 1 else "" }} not shown (message size limit).
+{% endif %}
+"""
+
+_MARKDOWN_TEMPLATE = """\
+newswatch alert · topic: {{ code(topic) }}
+{% for it in items %}
+{% if loop.index == 2 %}
+
+**Also reported by:**
+{% endif %}
+
+**{{ it.title }}**{{ br }}
+{{ it.source }} · {{ it.published }}{{ br }}
+{{ link(it) }}
+{% for snip in it.snippets %}
+
+> {% for seg in snip %}{% if seg.marked %}**{{ seg.text }}**{% else %}{{ seg.text }}{% endif %}{% endfor %}
+
+{% endfor %}
+{% endfor %}
+{% if omitted %}
+
+… and {{ omitted }} more article{{ "s" if omitted != 1 else "" }} not shown (message size limit).
+{% endif %}
+"""
+
+_HTML_TEMPLATE = """\
+<div>
+<p>newswatch alert · topic: <b>{{ topic }}</b></p>
+{% for it in items %}
+{% if loop.index == 2 %}
+<h3 style="margin:1.5em 0 0 0">Also reported by:</h3>
+{% endif %}
+{% set tag = "h2" if loop.first else "h4" %}
+<{{ tag }} style="margin:0.8em 0 0.2em 0">{% if it.linkable %}<a href="{{ it.url }}">{{ it.title }}</a>{% else %}{{ it.title }}{% endif %}</{{ tag }}>
+<p style="margin:0;color:#555">{{ it.source }} · {{ it.published }}</p>
+<p style="margin:0.2em 0">{% if it.linkable %}<a href="{{ it.url }}">{{ it.url }}</a>{% else %}{{ it.url }}{% endif %}</p>
+{% for snip in it.snippets %}
+<blockquote style="margin:0.3em 0 0.3em 1em">{% for seg in snip %}{% if seg.marked %}<b>{{ seg.text }}</b>{% else %}{{ seg.text }}{% endif %}{% endfor %}</blockquote>
+{% endfor %}
+{% endfor %}
+{% if omitted %}
+<p><i>… and {{ omitted }} more article{{ "s" if omitted != 1 else "" }} not shown (message size limit).</i></p>
+{% endif %}
+</div>
+"""
+
+
+def _md_link(it: _ItemView) -> str:
+    # An autolink is a clean link in CommonMark and becomes <url> in Slack; the URL is
+    # already percent-encoded, so it cannot contain "<", ">" or spaces.
+    if it.linkable:
+        return _MarkdownSafe(f"<{it.url}>")
+    return markdown_escape(it.url)
+
+
+def _environments() -> dict[str, jinja2.Template]:
+    common = dict(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                  undefined=jinja2.StrictUndefined)
+    text_env = jinja2.Environment(autoescape=False, **common)
+    md_env = jinja2.Environment(autoescape=False, finalize=_md_finalize, **common)
+    # `br` is a CommonMark hard line break (two trailing spaces), written as a variable
+    # so editors cannot strip it; Slack shows the newline either way.
+    md_env.globals.update(link=_md_link, code=_md_code, br=_MarkdownSafe("  "))
+    html_env = jinja2.Environment(autoescape=True, **common)
+    return {
+        "text": text_env.from_string(_TEXT_TEMPLATE),
+        "markdown": md_env.from_string(_MARKDOWN_TEMPLATE),
+        "html": html_env.from_string(_HTML_TEMPLATE),
+    }
+
+
+_TEMPLATES = _environments()
+
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+
+
+def _render_body(fmt: str, topic: str, views: Sequence[_ItemView], omitted: int) -> str:
+    body = _TEMPLATES[fmt].render(topic=topic, items=list(views), omitted=omitted)
+    # Templates are written for readability; the output gets at most one blank line
+    # between blocks.
+    return _BLANK_LINES_RE.sub("\n\n", body).strip()
+
+
+# --------------------------------------------------------------------------- render
+
+
+def render(topic: str, items: Sequence[AlertItem], format: str, *, max_chars: int = MAX_BODY_CHARS) -> Message:  # noqa: A002
+    """The alert for one story of `topic`, in body `format` ("text", "markdown", "html").
+
+    `items` are the story's matching articles, lead first; at least one is required.
+    The title is ``[newswatch] <topic>: <lead headline>`` (headline shortened to about
+    120 characters), plain text whatever the format. The body names `topic` verbatim
+    and shows every item; when it would exceed `max_chars`, trailing items are dropped
+    (never cut mid-markup) and a closing line says how many. The lead is always shown,
+    compacted if it alone would not fit.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown message format {format!r} (use one of {', '.join(FORMATS)})")
+    items = list(items)
+    if not items:
+        raise ValueError("an alert needs at least one article")
+
+    topic_text = _clean(topic).strip()
+    topic_display = _shorten(topic_text, _NORMAL.topic)
+    views = [_item_view(item, _NORMAL) for item in items]
+
+    def body_with(count: int) -> str:
+        return _render_body(format, topic_display, views[:count], len(views) - count)
+
+    body = body_with(len(views))
+    if len(body) > max_chars:
+        # More items never make a shorter body, so binary-search the largest prefix
+        # that fits (the omitted-count line is part of what must fit).
+        low, high = 1, len(views) - 1
+        best = None
+        while low <= high:
+            mid = (low + high) // 2
+            candidate = body_with(mid)
+            if len(candidate) <= max_chars:
+                best, low = candidate, mid + 1
+            else:
+                high = mid - 1
+        if best is None:
+            # Even the lead alone is too long (huge snippets or URL): show it compacted.
+            lead = _item_view(items[0], _COMPACT)
+            best = _render_body(format, _shorten(topic_text, _COMPACT.topic), [lead], len(views) - 1)
+        body = best
+
+    headline = _shorten(_clean(items[0].title).strip(), TITLE_HEADLINE_CHARS) or UNTITLED
+    title = f"[newswatch] {_shorten(topic_text, _NORMAL.topic)}: {headline}"
+    return Message(title=title, body=body, format=format)

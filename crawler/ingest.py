@@ -1,0 +1,128 @@
+"""Ingest: dedup an extracted article, store it, match it, and queue its alerts, in one
+transaction.
+
+`Corpus.add` is the last stage of the crawl. Its guarantees:
+- every URL that led to the article (as fetched, `rel=canonical`, the link that was
+  followed) is recorded in canonical form, so none of them is fetched again;
+- an article whose normalised text is already stored joins the original's story as an
+  exact duplicate (its matches are stored, but the story's outbox rows already exist, so
+  nothing alerts twice);
+- matches and outbox rows are committed with the article or not at all.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable, Literal, Sequence
+
+from sqlalchemy import select
+
+from newswatch.alerts.matcher import Topic, match_topics
+from newswatch.alerts.outbox import enqueue
+from newswatch.crawler.dedup import content_hash, url_hash
+from newswatch.crawler.extract import Article
+from newswatch.crawler.urls import canonical_url
+from newswatch.store.db import Store, insert_or_ignore
+from newswatch.store.models import Article as StoredArticle
+from newswatch.store.models import ArticleURL, Match, Story
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["new", "duplicate"]
+
+
+@dataclass(frozen=True)
+class Ingested:
+    outcome: Outcome
+    article_id: int
+    story_id: int
+    topics: tuple[str, ...]  # names of the topics the article matched
+
+
+class Corpus:
+    """The stored articles, as the crawler sees them: ask whether a URL is known, add an
+    article."""
+
+    def __init__(self, store: Store, topics: Sequence[Topic]):
+        self.store = store
+        self.topics = tuple(topics)
+
+    def known(self, url: str) -> bool:
+        key = url_hash(canonical_url(url))
+        with self.store.session() as session:
+            return session.get(ArticleURL, key) is not None
+
+    def add(self, article: Article, source: str, via: Iterable[str] = ()) -> Ingested:
+        """Store `article` from `source`; `via` are other URLs that led to it (the link
+        followed before redirects). Raises nothing for duplicates: they are an outcome."""
+        urls = {canonical_url(u) for u in (article.canonical_url, article.url, *via) if u}
+        with self.store.session() as session:
+            return self._add(session, article, source, urls)
+
+    def _add(self, session, article: Article, source: str, urls: set[str]) -> Ingested:
+        known = self._known_article(session, urls)
+        if known is not None:
+            _remember_urls(session, urls, known.id)
+            return Ingested("duplicate", known.id, known.story_id, ())
+
+        digest = content_hash(article.text)
+        original = session.scalars(
+            select(StoredArticle)
+            .where(StoredArticle.content_hash == digest, StoredArticle.duplicate_of.is_(None))
+            .limit(1)
+        ).first()
+        if original is None:
+            story = Story(title=article.title)
+            session.add(story)
+            session.flush()
+            story_id = story.id
+        else:
+            story_id = original.story_id
+
+        stored = StoredArticle(
+            story_id=story_id,
+            source=source,
+            url=article.url,
+            canonical_url=article.canonical_url,
+            title=article.title,
+            text=article.text,
+            published=article.published,
+            language=article.language,
+            author=article.author,
+            content_hash=digest,
+            duplicate_of=original.id if original is not None else None,
+        )
+        session.add(stored)
+        session.flush()
+        _remember_urls(session, urls, stored.id)
+
+        matches = match_topics(self.topics, article.title, article.text)
+        for m in matches:
+            session.add(
+                Match(
+                    article_id=stored.id,
+                    topic=m.topic.name,
+                    score=m.match.score,
+                    snippets=[
+                        {"text": s.text, "marks": [list(mark) for mark in s.marks]}
+                        for s in m.match.snippets
+                    ],
+                )
+            )
+        enqueue(session, story_id, matches)
+        outcome: Outcome = "new" if original is None else "duplicate"
+        return Ingested(outcome, stored.id, story_id, tuple(m.topic.name for m in matches))
+
+    @staticmethod
+    def _known_article(session, urls: set[str]) -> StoredArticle | None:
+        keys = [url_hash(u) for u in urls]
+        row = session.scalars(select(ArticleURL).where(ArticleURL.url_hash.in_(keys)).limit(1)).first()
+        return session.get(StoredArticle, row.article_id) if row else None
+
+
+def _remember_urls(session, urls: set[str], article_id: int) -> None:
+    insert_or_ignore(
+        session,
+        ArticleURL.__table__,
+        [{"url_hash": url_hash(u), "url": u, "article_id": article_id} for u in sorted(urls)],
+    )

@@ -1,0 +1,96 @@
+"""Engine and session setup, and schema migrations.
+
+`open_store(url)` is the one way in: it builds the engine (SQLite in WAL mode with a busy
+timeout, so a crawler and a notifier can share the file), applies pending Alembic
+migrations, and returns a `Store` whose `session()` opens a transaction-scoped session.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+
+    database = parsed.database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def insert_or_ignore(session: Session, table: Table, rows: list[dict]) -> int:
+    """Insert `rows`, skipping any that would violate a unique constraint; returns how
+    many were inserted. The database decides (ON CONFLICT DO NOTHING), so two writers at
+    once can never both insert the same row."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert: Insert
+    if dialect == "postgresql":
+        insert = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        insert = sqlite.insert(table).on_conflict_do_nothing()
+    else:
+        raise NotImplementedError(f"insert_or_ignore on {dialect}")
+    result = session.execute(insert, rows)
+    return result.rowcount
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@dataclass
+class Store:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose work is committed on normal exit and rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, migrate: bool = True) -> Store:
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    return Store(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,309 @@
+"""Tests for the topic query language (newswatch.alerts.query)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newswatch.alerts.query import (
+    Document, Phrase, QueryError, QueryMatch, Snippet, Term, parse, tokenize,
+)
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_5867867d4832e80a.txt"
+
+SENTENCE = ("South Korea is weighing whether to send arms to Ukraine, officials said, "
+            "as pressure from Washington grows.")
+
+# (id, query, title, text, should match, why)
+CASES = [
+    ("and-four-words", "South Korea Ukraine arms", "", SENTENCE, True,
+     "all four words occur somewhere"),
+    ("and-missing-word", "South Korea Ukraine arms", "", SENTENCE.replace("arms", "aid"),
+     False, "every bare word is required"),
+    ("and-spread-title-body", "Korea arms", "Seoul weighs arms for Kyiv",
+     "South Korea said nothing.", True, "AND looks at title and body together"),
+    ("case-insensitive", "SOUTH korea", "", "south KOREA", True, "case folded"),
+    ("arms-not-farms", "arms", "", "Farms and harms, an armistice.", False,
+     "word boundaries: farms, harms, armistice are other words"),
+    ("arm-matches-arms", "arm", "", "shipments of arms", True, "stemmed alike"),
+    ("arms-matches-arm", "arms", "", "a robotic arm", True, "stemmed alike"),
+    ("weapons-matches-weapon", "weapons", "", "a new weapon", True, "stemmed alike"),
+    ("weapon-matches-weapons", "weapon", "", "new weapons", True, "stemmed alike"),
+    ("phrase-adjacent", '"South Korea"', "", "talks with South Korea today", True,
+     "consecutive words"),
+    ("phrase-line-break", '"South Korea"', "", "officials in South\nKorea said", True,
+     "a line break between the words is still adjacent"),
+    ("phrase-punctuation", '"arms deal"', "", "the arms. Deal or not", True,
+     "punctuation between the words is ignored"),
+    ("phrase-apart", '"South Korea"', "", "South Africa and North Korea", False,
+     "both words occur, but not next to each other"),
+    ("phrase-stemmed", '"arms shipment"', "", "an arm shipments story", True,
+     "phrase words are stemmed too"),
+    ("or-first", "Kyiv OR Kiev", "", "in Kyiv today", True, "either alternative"),
+    ("or-second", "Kyiv OR Kiev", "", "in Kiev today", True, "either alternative"),
+    ("or-neither", "Kyiv OR Kiev", "", "in Lviv today", False, "neither alternative"),
+    ("lowercase-or-is-a-word", "Kyiv or Kiev", "", "in Kyiv today", False,
+     "lowercase or is a plain word, so all three words are required"),
+    ("or-precedence", "Korea arms OR tanks", "", "tanks for Ukraine", True,
+     "AND binds tighter: (Korea arms) OR tanks"),
+    ("minus-excludes", "Ukraine -sports", "", "Ukraine sports news", False,
+     "-word excludes"),
+    ("minus-absent", "Ukraine -sports", "", "Ukraine arms news", True,
+     "-word only excludes when present"),
+    ("not-excludes", "Ukraine NOT sports", "", "Ukraine sports news", False,
+     "NOT word excludes"),
+    ("not-title-only", "Ukraine NOT sports", "Sports roundup", "Ukraine won.", False,
+     "a negated word in the title alone still excludes"),
+    ("minus-phrase", 'Ukraine -"South Korea"', "", "Ukraine and South Korea", False,
+     "-\"phrase\" excludes the phrase"),
+    ("minus-phrase-apart", 'Ukraine -"South Korea"', "", "Ukraine, South Africa, Korea",
+     True, "-\"phrase\" does not exclude the words apart"),
+    ("parens", "(Kyiv OR Kiev) arms", "", "arms for Kiev", True, "grouping"),
+    ("parens-needs-and", "(Kyiv OR Kiev) arms", "", "Kiev", False,
+     "the group is ANDed with arms"),
+    ("not-group", "Ukraine -(sports OR football)", "", "Ukraine football", False,
+     "negated group"),
+    ("title-term", "title:arms", "Arms for Ukraine", "nothing here", True,
+     "title: looks in the title"),
+    ("title-term-body-only", "title:arms", "Ukraine news", "arms for Ukraine", False,
+     "title: ignores the body"),
+    ("title-phrase", 'title:"South Korea" Ukraine', "South Korea weighs aid",
+     "Ukraine asks", True, "title phrase plus body word"),
+    ("title-group", "title:(Kyiv OR Kiev)", "Kiev talks", "", True, "title: on a group"),
+    ("diacritics-text", "Zelenskyy", "", "President Zelenskyý said", True,
+     "accents folded in the text"),
+    ("diacritics-query", "Zelenskyý", "", "President Zelenskyy said", True,
+     "accents folded in the query"),
+    ("diacritics-decomposed", "Zelenskyy", "", "Zelensky\u0301y said", True,
+     "NFD text with a combining accent"),
+    ("possessive-ascii", "South Korea", "", "South Korea's arms", True,
+     "possessive 's dropped"),
+    ("possessive-curly", "South Korea", "", "South Korea\u2019s arms", True,
+     "possessive \u2019s dropped"),
+    ("possessive-in-query", "Korea\u2019s", "", "Korea said", True,
+     "possessive in the query dropped too"),
+    ("possessive-phrase", '"South Korea arms"', "", "South Korea\u2019s arms", True,
+     "possessive does not break a phrase"),
+    ("hyphen-splits", "Ukraine", "", "the Russo-Ukraine war", True,
+     "hyphenated words split"),
+    ("hyphen-phrase", '"Korea Ukraine"', "", "Korea-Ukraine ties", True,
+     "hyphenated parts are adjacent"),
+    ("hyphen-query-word", "Korea-Ukraine", "", "Korea Ukraine ties", True,
+     "a hyphenated query word is a phrase of its parts"),
+    ("hyphen-query-apart", "Korea-Ukraine", "", "Ukraine and Korea", False,
+     "... so its parts must be adjacent and in order"),
+    ("us-abbrev", "U.S.", "", "the U.S. military", True, "U.S. matches U.S."),
+    ("us-abbrev-hyphen", "U.S.", "", "U.S.-supplied missiles", True,
+     "U.S. before a hyphen"),
+    ("us-abbrev-no-final-dot", "U.S.", "", "the U.S military", True,
+     "final dot optional"),
+    ("us-pronoun-not-abbrev", "us", "", "the U.S. military", False,
+     "the pronoun is not the abbreviation"),
+    ("us-abbrev-not-pronoun", "U.S.", "", "he told us", False,
+     "the abbreviation is not the pronoun"),
+    ("us-undotted", "US", "", "US military aid", True, "undotted US is the word us"),
+    ("colon-time", "10:30", "", "at 10:30 local time", True,
+     "a colon after digits is punctuation"),
+    ("colon-word-end", "Update: Korea", "", "update on Korea", True,
+     "a colon ending a word is punctuation"),
+    ("thousands", "1,000th", "", "the 1000th day", True, "thousands separator dropped"),
+    ("curly-quotes-phrase", "\u201cSouth Korea\u201d", "", "in South Korea", True,
+     "curly double quotes delimit a phrase"),
+    ("explicit-and", "Korea AND arms", "", "Korea arms", True, "AND is accepted"),
+    ("double-negation", "NOT -sports", "", "sports", True, "NOT -x is x"),
+]
+
+
+@pytest.mark.parametrize("query,title,text,expected,why",
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_matching(query, title, text, expected, why):
+    match = parse(query).match(Document(title, text))
+    assert (match is not None) == expected, why
+    if match is not None:
+        assert isinstance(match, QueryMatch)
+        assert match.snippets, "a match always carries at least one snippet"
+
+
+# (id, query, problem, caret position)
+ERRORS = [
+    ("unclosed-paren", "(South Korea", "unbalanced parenthesis", 0),
+    ("stray-paren", "South Korea)", "unbalanced parenthesis", 11),
+    ("nested-unclosed", "Ukraine (Kyiv OR (Kiev)", "unbalanced parenthesis", 8),
+    ("unclosed-quote", 'arms "South Korea', "unbalanced quote", 5),
+    ("dangling-or", "Korea OR", "OR needs a term on both sides", 6),
+    ("leading-or", "OR Korea", "OR needs a term on both sides", 0),
+    ("or-or", "Korea OR OR arms", "OR needs a term on both sides", 6),
+    ("or-before-paren", "(Korea OR) arms", "OR needs a term on both sides", 7),
+    ("empty", "", "empty query", 0),
+    ("blank", "   ", "empty query", 0),
+    ("punctuation-only", "& ...", "the query has no words to search for", 0),
+    ("empty-parens", "arms ()", "empty parentheses", 5),
+    ("empty-phrase", 'arms ""', "empty phrase", 5),
+    ("unknown-field", "arms foo:bar", "unknown field 'foo:' (only title: is supported)", 5),
+    ("url-is-not-a-field", "see https://x.org", "unknown field 'https:'", 4),
+    ("title-alone", "arms title:", "title: needs a word, phrase or group right after it", 5),
+    ("dangling-not", "arms NOT", "NOT needs a term right after it", 5),
+    ("negative-only-minus", "-sports", "a query needs at least one positive term", 0),
+    ("negative-only-not", "NOT sports", "a query needs at least one positive term", 0),
+    ("negative-only-many", '-sports -"op ed"', "a query needs at least one positive term", 0),
+    ("negative-only-group", "-(a OR b)", "a query needs at least one positive term", 0),
+    ("negative-or-branch", "arms OR -sports", "every OR alternative needs a positive term", 8),
+]
+
+
+@pytest.mark.parametrize("query,problem,position",
+                         [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_errors(query, problem, position):
+    with pytest.raises(QueryError) as info:
+        parse(query)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.problem.startswith(problem)
+    assert err.position == position
+    assert err.query == query
+    lines = str(err).split("\n")
+    assert lines[0] == err.problem
+    assert lines[1] == "  " + query
+    assert lines[2] == "  " + " " * position + "^"
+
+
+def test_error_message_format_from_the_brief():
+    with pytest.raises(QueryError) as info:
+        parse("(South Korea")
+    assert str(info.value) == "unbalanced parenthesis\n  (South Korea\n  ^"
+
+
+def test_query_keeps_source_and_lists_positive_terms():
+    q = parse('title:"South Korea" arms -sports (arms OR tanks)')
+    assert q.source == 'title:"South Korea" arms -sports (arms OR tanks)'
+    stems = [t.stem if isinstance(t, Term) else t.stems for t in q.terms()]
+    assert stems == [("south", "korea"), "arm", "tank"]
+    assert isinstance(q.terms()[0], Phrase) and q.terms()[0].in_title
+
+
+def test_tokenize_surface_forms():
+    text = "South Korea’s U.S.-supplied arms, Zelenskyý's 1,000th day."
+    tokens = tokenize(text)
+    assert [t.stem for t in tokens] == [
+        "south", "korea", "u.s", "suppli", "arm", "zelenskyy", "1000th", "day"]
+    assert [text[t.start:t.end] for t in tokens][:3] == ["South", "Korea’s", "U.S."]
+
+
+def _mark_texts(match: QueryMatch) -> list[str]:
+    return [s.text[a:b] for s in match.snippets for a, b in s.marks]
+
+
+def _check_snippet_invariants(match: QueryMatch, title: str, text: str) -> None:
+    assert 1 <= len(match.snippets) <= 3
+    for snippet in match.snippets:
+        assert isinstance(snippet, Snippet)
+        core = snippet.text.removeprefix("…").removesuffix("…")
+        assert core and (core in title or core in text), "snippet text is never invented"
+        assert list(snippet.marks) == sorted(snippet.marks)
+        for (_, end), (start, _) in zip(snippet.marks, snippet.marks[1:]):
+            assert end <= start, "marks do not overlap"
+        for start, end in snippet.marks:
+            assert 0 <= start < end <= len(snippet.text)
+
+
+def test_snippet_marks_cover_surface_forms():
+    text = ("Seoul is cautious. South Korea’s government may send arms to Ukraine, "
+            "officials said.\nFarms and harms are unrelated. Another line about the weather.")
+    match = parse("South Korea Ukraine arms").match(Document("", text))
+    assert match is not None
+    _check_snippet_invariants(match, "", text)
+    best = match.snippets[0]
+    assert best.text == "South Korea’s government may send arms to Ukraine, officials said."
+    assert [best.text[a:b] for a, b in best.marks] == ["South", "Korea’s", "arms", "Ukraine"]
+    for word in _mark_texts(match):
+        assert tokenize(word)[0].stem in {"south", "korea", "ukrain", "arm"}
+
+
+def test_at_most_three_snippets_best_first():
+    text = " ".join(f"Sentence {i} mentions arms." for i in range(10))
+    text += " Ukraine and arms together."
+    match = parse("arms OR Ukraine").match(Document("", text))
+    assert match is not None
+    _check_snippet_invariants(match, "", text)
+    assert len(match.snippets) == 3
+    assert match.snippets[0].text == "Ukraine and arms together."
+
+
+def test_negated_terms_are_never_marked():
+    text = "Ukraine news. Nothing about the league here."
+    match = parse("Ukraine -sports NOT football").match(Document("", text))
+    assert match is not None
+    assert _mark_texts(match) == ["Ukraine"]
+
+
+def test_or_marks_every_matching_alternative():
+    match = parse("Kyiv OR Kiev").match(Document("", "Kyiv, once spelled Kiev."))
+    assert _mark_texts(match) == ["Kyiv", "Kiev"]
+
+
+def test_long_sentence_is_windowed_on_whole_words():
+    filler = " ".join(["lorem ipsum dolor"] * 40)
+    text = f"{filler} South Korea weighs arms for Ukraine {filler}."
+    match = parse("South Korea Ukraine arms").match(Document("", text))
+    snippet = match.snippets[0]
+    _check_snippet_invariants(match, "", text)
+    assert snippet.text.startswith("…") and snippet.text.endswith("…")
+    assert len(snippet.text) <= 210
+    core = snippet.text[1:-1]
+    assert f" {core} " in f" {text} ", "cut on whole words"
+    assert [snippet.text[a:b] for a, b in snippet.marks] == [
+        "South", "Korea", "arms", "Ukraine"]
+
+
+def test_title_snippet_and_phrase_marks():
+    match = parse('title:"South Korea"').match(Document("South Korea weighs aid", "body"))
+    assert match.snippets == (Snippet("South Korea weighs aid", ((0, 5), (6, 11))),)
+
+
+def test_score_title_hit_beats_body_hit():
+    q = parse("arms")
+    in_title = q.match(Document("Arms for Ukraine", "Officials spoke."))
+    in_body = q.match(Document("Officials spoke", "Arms for Ukraine."))
+    assert in_title.score > in_body.score > 0
+
+
+def test_score_more_hits_and_longer_terms_score_higher():
+    q = parse("arms OR Zelenskyy")
+    once = q.match(Document("", "arms"))
+    thrice = q.match(Document("", "arms, arms and arms"))
+    rare = q.match(Document("", "Zelenskyy"))
+    assert thrice.score > once.score
+    assert rare.score > once.score
+
+
+def test_score_is_deterministic():
+    doc_args = ("South Korea arms", SENTENCE)
+    scores = {parse("South Korea Ukraine arms").match(Document(*doc_args)).score
+              for _ in range(5)}
+    assert len(scores) == 1
+
+
+def test_sentence_split_keeps_abbreviations():
+    text = "Mr. Lee met U.S. officials on arms. Then he left."
+    match = parse("arms").match(Document("", text))
+    assert match.snippets[0].text == "Mr. Lee met U.S. officials on arms."
+
+
+def test_one_document_many_queries():
+    doc = Document("Seoul weighs arms for Kyiv", SENTENCE)
+    hits = [q for q in ("Korea", "title:Kyiv", "Japan", '"South Korea"', "-x Ukraine")
+            if parse(q).match(doc)]
+    assert hits == ["Korea", "title:Kyiv", '"South Korea"', "-x Ukraine"]
+
+
+def test_seed_article():
+    text = SEED.read_text(encoding="utf-8")
+    match = parse("South Korea Ukraine arms").match(Document("", text))
+    assert match is not None
+    _check_snippet_invariants(match, "", text)
+    marked = [w.lower() for w in _mark_texts(match)]
+    assert "arms" in marked
+    assert any("arms" in [s.text[a:b] for a, b in s.marks] for s in match.snippets)
+    # The seed says "U.S." many times and never the pronoun "us".
+    assert parse("U.S. Ukraine").match(Document("", text)) is not None
+    assert parse("us").match(Document("", text)) is None
