@@ -10,11 +10,13 @@ from newswatch.alerts.query import Document, Query, QueryMatch
 @dataclass(frozen=True)
 class Topic:
     """A watch topic built from config: its name (shown verbatim in alerts), its parsed
-    query, and the names of the channels it notifies."""
+    query, the names of the channels it notifies, and whether it alerts for every article
+    (`every_article`) rather than once per story."""
 
     name: str
     query: Query
     channels: tuple[str, ...] = ()
+    every_article: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 `enqueue` runs inside the ingest transaction, so a stored match always has its outbox rows
 and a crash cannot separate them. Rows are unique per (topic, story, channel): a story
 alerts a channel once, however many of its articles arrive and however often the process
-restarts.
+restarts. A topic with `every_article` has rows per (topic, article, channel) instead.
 
 `drain` delivers due rows through Apprise. Each URL of a channel is tracked on its own: a
 URL that accepted the alert is recorded (committed at once) and never sent to again, so a
@@ -37,12 +37,17 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 
 
-def enqueue(session: Session, story_id: int, matches: list[TopicMatch]) -> None:
-    """Outbox rows for each matched topic's channels on this story (existing ones kept)."""
+def enqueue(session: Session, story_id: int, matches: list[TopicMatch],
+            article_id: int | None = None) -> None:
+    """Outbox rows for each matched topic's channels on this story (existing ones kept).
+    A topic with `every_article` gets a row for the article `article_id` instead, and none
+    when `article_id` is None (a copy of a stored article)."""
     rows = [
         {"topic": m.topic.name, "story_id": story_id, "channel": channel,
+         "article_id": article_id if m.topic.every_article else None,
          "status": "pending", "attempts": 0, "delivered": []}
         for m in matches
+        if article_id is not None or not m.topic.every_article
         for channel in m.topic.channels
     ]
     insert_or_ignore(session, OutboxRow.__table__, rows)
@@ -92,7 +97,7 @@ def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool
             # The config no longer has this channel: keep the row for when it returns.
             log.warning("alert %d waits: channel %r is not configured", row.id, row.channel)
             return False
-        items = story_items(session, row.story_id, row.topic)
+        items = story_items(session, row.story_id, row.topic, row.article_id)
         topic, delivered = row.topic, set(row.delivered)
 
     failed = []
@@ -123,14 +128,19 @@ def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool
         return True
 
 
-def story_items(session: Session, story_id: int, topic: str) -> list[AlertItem]:
-    """The story's articles that match `topic`, earliest first, as alerts show them."""
-    rows = session.execute(
+def story_items(session: Session, story_id: int, topic: str,
+                article_id: int | None = None) -> list[AlertItem]:
+    """The story's articles that match `topic`, earliest first, as alerts show them (only
+    article `article_id` when given)."""
+    query = (
         select(Article, Match)
         .join(Match, Match.article_id == Article.id)
         .where(Article.story_id == story_id, Match.topic == topic)
         .order_by(Article.first_seen, Article.id)
-    ).all()
+    )
+    if article_id is not None:
+        query = query.where(Article.id == article_id)
+    rows = session.execute(query).all()
     return [
         AlertItem(
             title=article.title,

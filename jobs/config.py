@@ -132,6 +132,7 @@ class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     query: Annotated[str, AfterValidator(_query)]
     notify: list[str] = Field(default_factory=list)
+    every_article: bool = False  # alert for each article, not once per story
 
 
 class ConfigModel(_Model):
@@ -221,7 +222,8 @@ def _build(file: Path, model: ConfigModel) -> Config:
                 problems.append(
                     (f"topics[{i}].notify[{j}]", f"unknown channel {channel!r} (channels: {known})")
                 )
-        topics.append(Topic(name=topic.name, query=parse(topic.query), channels=tuple(topic.notify)))
+        topics.append(Topic(name=topic.name, query=parse(topic.query), channels=tuple(topic.notify),
+                            every_article=topic.every_article))
 
     sources = []
     for source in model.sources:
