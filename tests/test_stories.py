@@ -21,6 +21,7 @@ from newswatch.alerts.query import parse
 from newswatch.crawler import neardup
 from newswatch.crawler.extract import Article, extract_html
 from newswatch.crawler.ingest import Corpus
+from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import NearDupBand, OutboxRow
@@ -254,3 +255,21 @@ def test_stories_command_lists_grouped_stories(newswatch):
     assert everything.returncode == 0, everything.stderr
     assert "also reported by" in everything.stdout
     assert everything.stdout.rstrip().endswith(f"{len(json.loads(newswatch('stories', '--json').stdout))} stories")
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("false", False), (None, False)])
+def test_every_article_is_read_from_the_config(tmp_path, value, expected):
+    extra = f"\n    every_article: {value}" if value is not None else ""
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(
+        "topics:\n  - name: t\n    query: arms\n    notify: [local]" + extra
+        + "\nchannels:\n  local:\n    - console://\n", encoding="utf-8")
+    assert load_config(path).topics[0].every_article is expected
+
+
+def test_every_article_must_be_a_boolean(tmp_path):
+    path = tmp_path / "newswatch.yaml"
+    path.write_text("topics:\n  - name: t\n    query: arms\n    every_article: often\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "every_article" in str(err.value)
