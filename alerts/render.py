@@ -341,6 +341,15 @@ def _md_link(it: _ItemView) -> str:
     return markdown_escape(it.url)
 
 
+def _md_title_link(it: _ItemView) -> str:
+    # "[title](url)": Apprise turns it into Slack's <url|title>. The parentheses of the
+    # destination are percent-encoded so that an unbalanced ")" cannot end it early.
+    title = markdown_escape(it.title)
+    if not it.linkable:
+        return _MarkdownSafe(title)
+    return _MarkdownSafe(f"[{title}]({it.url.replace('(', '%28').replace(')', '%29')})")
+
+
 class TemplateError(ValueError):
     """A template that cannot be loaded or compiled; says which file and why."""
 
@@ -355,7 +364,8 @@ class Templates:
 
     The guarantees hold for overrides too: the HTML environment autoescapes, and in the
     Markdown environment every ``{{ expression }}`` is backslash-escaped unless it comes
-    from the `link`, `code` or `br` helpers. An alert template gets `topic` (str),
+    from the `link` (the item's URL), `title_link` (its title linked to it), `code` or
+    `br` helpers. An alert template gets `topic` (str),
     `items` (lead first; each with title, source, published, url, linkable, snippets of
     segments with text and marked) and `omitted`; a digest template gets `topics` (each
     with `topic` and `stories`, a story with `lead` and `others`, the other sources),
@@ -376,7 +386,8 @@ class Templates:
         md_env = jinja2.Environment(autoescape=False, finalize=_md_finalize, **common)
         # `br` is a CommonMark hard line break (two trailing spaces), written as a
         # variable so editors cannot strip it; Slack shows the newline either way.
-        md_env.globals.update(link=_md_link, code=_md_code, br=_MarkdownSafe("  "))
+        md_env.globals.update(link=_md_link, title_link=_md_title_link, code=_md_code,
+                              br=_MarkdownSafe("  "))
         envs = {
             "text": jinja2.Environment(autoescape=False, **common),
             "markdown": md_env,
