@@ -119,7 +119,8 @@ class App:
         async def crawl_then_deliver(source):
             # Alerts go out as soon as the crawl that found them ends, not at the next tick.
             await self.crawler.crawl(source)
-            scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
+            if scheduler.running:  # not while stopping
+                scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
 
         for source in self.config.sources:
             scheduler.add_job(
