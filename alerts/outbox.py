@@ -38,7 +38,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
@@ -192,10 +192,14 @@ def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,
     if channel.max_per_hour is None:
         return messages
 
+    hour_ago = now - timedelta(hours=1)
     with store.session() as session:
+        # Only the last hour counts; older records are dropped as they age out.
+        session.execute(delete(ChannelSend).where(ChannelSend.channel == channel.name,
+                                                  ChannelSend.sent_at <= hour_ago))
         recent = session.scalar(
             select(func.count()).select_from(ChannelSend)
-            .where(ChannelSend.channel == channel.name, ChannelSend.sent_at > now - timedelta(hours=1))
+            .where(ChannelSend.channel == channel.name, ChannelSend.sent_at > hour_ago)
         )
     room = channel.max_per_hour - recent
     if len(messages) <= room:
