@@ -60,11 +60,12 @@ __all__ = [
     "QuietHours",
     "build_channel",
     "deliver",
-    "tagged_urls",
     "endpoint_for",
     "mask_url",
+    "parse_retry_after",
     "register_console",
     "send",
+    "tagged_urls",
 ]
 
 log = logging.getLogger(__name__)

@@ -48,6 +48,7 @@ from newswatch.alerts.render import (
     AlertItem,
     DigestStory,
     Message,
+    TemplateError,
     Templates,
     render,
     render_digest,
@@ -253,7 +254,12 @@ def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
         todo = [r for r in rows if endpoint.key not in r.delivered]
         if not todo:
             continue
-        message, carried = _message(endpoint, [stories[r.id] for r in todo], templates)
+        try:
+            message, carried = _message(endpoint, [stories[r.id] for r in todo], templates)
+        except TemplateError as exc:  # a user's template that fails on this alert
+            log.error("alert(s) %s to %r cannot be rendered: %s", [r.id for r in todo], channel.name, exc)
+            errors.update({r.id: f"template: {exc}" for r in todo})
+            continue
         outcome: Outcome = deliver(endpoint, message)
         if outcome.ok:
             _accepted(store, channel, endpoint, todo[:carried], first=not sent_any)

@@ -329,15 +329,16 @@ def _build(file: Path, model: ConfigModel) -> Config:
     unique(model.topics, "topics")
 
     channels: dict[str, Channel] = {}
-    for name, spec in model.channels.items():
-        rules = spec
+    for name, rules in model.channels.items():
         urls = list(rules.urls)
         if rules.tags:
             pool = [(u.url, u.tags) for u in model.urls]
             try:
                 selected = tagged_urls(pool, rules.tags)
             except ChannelURLError as exc:
-                problems.append((f"urls[{exc.index}]", str(exc)))
+                problem = (f"urls[{exc.index}]", str(exc))
+                if problem not in problems:  # once, however many channels use tags
+                    problems.append(problem)
                 continue
             if not selected:
                 problems.append((f"channels.{name}.tags", "no URL in `urls:` has these tags"))

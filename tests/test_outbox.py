@@ -368,3 +368,17 @@ def test_hostile_title_by_email_and_json(store, smtp_server, webhook_server):
     assert "<script>alert(1)</script>" in plain  # plain text is shown as text, verbatim
     assert "\\<script\\>" in markdown
     assert all(len(p[2]["message"]) < 5_000 for p in webhook_server.posts)
+
+
+def test_a_user_template_that_fails_is_retried_then_dead_lettered_not_a_crash(store, webhook_server, tmp_path):
+    from newswatch.alerts.render import Templates
+
+    (tmp_path / "alert.text.j2").write_text("{{ items[0].no_such_field }}")
+    channels = hook_channel("hook", webhook_server)
+    add_story(store, "korea-arms", ["hook"])
+    policy = replace(FAST, max_attempts=2)
+    templates = Templates(tmp_path)
+    assert drain(store, channels, retry=policy, templates=templates).failed == 1
+    assert drain(store, channels, retry=policy, templates=templates, ignore_backoff=True).dead == 1
+    (row,) = rows(store)
+    assert row.last_error.startswith("template: alert.text.j2") and webhook_server.posts == []
