@@ -112,7 +112,6 @@ class _Due:
     story_id: int
     channel: str
     fold: bool
-    attempts: int
     queued_at: datetime
     delivered: set[str] = field(default_factory=set)
 
@@ -172,7 +171,7 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
         query = query.where(OutboxRow.id.in_(list(only)))
     return [
         _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
-             attempts=r.attempts, queued_at=r.queued_at or r.created_at, delivered=set(r.delivered))
+             queued_at=r.queued_at or r.created_at, delivered=set(r.delivered))
         for r in session.scalars(query.order_by(OutboxRow.id))
     ]
 

@@ -339,7 +339,6 @@ def cmd_alerts(args) -> int:
         if not ids:
             print("no dead-lettered alerts to retry")
             return EXIT_FAILED if missing else EXIT_OK
-        register_console()
         result = drain(store, config.channels, digest_topics=(), retry=config.retry,
                        templates=config.templates, ignore_backoff=True, only=ids)
     finally:
