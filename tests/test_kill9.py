@@ -65,6 +65,13 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
     def received() -> list[tuple[str, str]]:
         return [(payload["title"], key_of_path[path]) for path, _, payload in webhook_server.posts]
 
+    expected = {(f"[newswatch] {topic}: Report {n:02d}:", key) for topic in TOPICS
+                for n in range(ARTICLES) for key in key_of_path.values()}
+
+    def all_arrived() -> bool:
+        titles = {(title.split(" Seoul weighs")[0], key) for title, key in received()}
+        return expected <= titles
+
     in_window = 0
     started = time.monotonic()
     for kill in range(KILLS):
@@ -77,7 +84,8 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
                 wait_for(lambda: time.monotonic() >= deadline or daemon.poll() is not None, timeout=10)
             else:
                 # Inside delivery: some time after this run's first post arrived.
-                wait_for(lambda: len(webhook_server.posts) > before or daemon.poll() is not None, timeout=60)
+                wait_for(lambda: len(webhook_server.posts) > before or daemon.poll() is not None
+                         or all_arrived(), timeout=60)
                 deadline = time.monotonic() + rng.uniform(0.0, 0.3)
                 wait_for(lambda: time.monotonic() >= deadline, timeout=5)
         finally:
@@ -93,13 +101,6 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
 
     # The survivors' run: everything left is delivered, then a clean stop.
     daemon = newswatch.start("run")
-    expected = {(f"[newswatch] {topic}: Report {n:02d}:", key) for topic in TOPICS
-                for n in range(ARTICLES) for key in key_of_path.values()}
-
-    def all_arrived() -> bool:
-        titles = {(title.split(" Seoul weighs")[0], key) for title, key in received()}
-        return expected <= titles
-
     try:
         wait_for(all_arrived, timeout=120)
         wait_for(lambda: len(delivered_in_db(db)) == len(expected), timeout=30)
