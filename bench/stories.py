@@ -87,7 +87,7 @@ def embedding_grouping(items: list[dict], truth: dict[str, str]) -> dict[str, fl
     ms = (time.perf_counter() - start) / len(items) * 1000
     by_id = {i["id"]: v for i, v in zip(items, vectors)}
     figures: dict[str, float] = {"embedding_ms_per_article": round(ms, 1)}
-    for threshold in (0.5, 0.6, 0.7, 0.8):
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         def similar(a, b, days, threshold=threshold):
             score = float(by_id[a["id"]] @ by_id[b["id"]]) * math.exp(-DECAY_PER_DAY * days)
             return score if score >= threshold else None

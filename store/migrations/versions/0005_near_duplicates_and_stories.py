@@ -2,7 +2,7 @@
 outbox rows per article for topics that ask for every article
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0007
 Create Date: 2026-11-23
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
