@@ -8,13 +8,20 @@ generic names (Supreme Court, SpaceX, Arsenal) but not the particulars. So an ar
 and its title's and body's most frequent content words (stemmed); entities and figures
 weigh more than words.
 
-An article joins the story of the most similar earlier article published within
-`WINDOW` of it, if that similarity, decayed by the time between them, reaches `THRESHOLD`
-and they share at least `MIN_PARTICULARS` entities or figures. Similarity is the overlap coefficient of the two
-weighted term sets (shared weight ÷ the smaller set's weight: a short brief and a long
-feature about one event still match), where a shared term counts less the more stories
-in the window carry it (the window's own document frequency: "Ukraine" during a war
-says little).
+An article joins the story of the most similar stored article published within `WINDOW`
+of it, if that similarity, decayed by the time between them, reaches `THRESHOLD` and they
+share at least `MIN_PARTICULARS` entities or figures. Similarity is the overlap
+coefficient of the two weighted term sets (shared weight ÷ the smaller set's weight: a
+short brief and a long feature about one event still match), where a shared term counts
+less the more stories in the window carry it (the window's own document frequency:
+"Ukraine" during a war says little). An article without a published time is placed at
+the time it is stored.
+
+Measured on the hand-labelled clusters in tests/stories/ (bench/stories.py): pairwise
+precision 1.0, recall 0.78; sentence embeddings (all-MiniLM-L6-v2, the `embeddings`
+extra) at their best threshold on the same pairs reach precision 0.69 at recall 1.0 —
+they put different events told in the same words together, which costs an alert, so
+they are not used. Words are stemmed for English; names and figures work in any language.
 
 Terms live in `story_terms` (term key, time, article) whose primary key serves the
 lookup "these terms, within this window": a new article reads the rows of its own terms
@@ -104,9 +111,7 @@ def terms(title: str, text: str) -> dict[str, float]:
             # of a title) only if the body capitalises it mid-sentence too, or it is
             # cased like a name (SpaceX, D66).
             confirmed = folded in proper or not token[1:].islower()
-            if token[0].isupper() and not common and (
-                confirmed if sentence_start or is_title else True
-            ):
+            if token[0].isupper() and not common and (confirmed or not (sentence_start or is_title)):
                 found["e:" + folded] = WEIGHTS["e"]
             if not common and len(folded) > 3:
                 key = "w:" + stem(folded)
@@ -141,7 +146,7 @@ def term_key(term: str) -> int:
 
 def similarity(mine: dict[str, float], theirs: dict[str, float], rarity: dict[str, float]) -> float:
     """Overlap coefficient of two weighted term sets; shared terms scaled by `rarity`
-    (1 for a term no other article in the window has, less for common ones)."""
+    (1 for a term that only one story of the window has, less for common ones)."""
     shared = mine.keys() & theirs.keys()
     if not shared:
         return 0.0
