@@ -20,7 +20,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -40,23 +40,46 @@ INDEX_BATCH = 500
 
 # --------------------------------------------------------------------------- index terms
 
-_PLAIN = re.compile(r"[a-z0-9]+")
+_PLAIN = re.compile(r"[a-wyz0-9][a-z0-9]*")
+SEPARATOR = "x"  # between the title's tokens and the body's; no stem's token is "x"
 
 
 def _index_token(stem: str) -> str:
     """One token that every full-text tokenizer keeps whole: the stem itself when it is
-    plain ASCII letters and digits, else its UTF-8 in hex (`u.s`, `3.5`, `киев`)."""
+    plain ASCII letters and digits, else "x" and its UTF-8 in hex (`u.s`, `3.5`, `киев`,
+    and stems that begin with x, so that the encoding can be read back)."""
     return stem if _PLAIN.fullmatch(stem) else "x" + stem.encode("utf-8").hex()
 
 
+def index_tokens(text: str | None) -> list[str]:
+    """The index tokens of one text, in order."""
+    return [_index_token(t.stem) for t in tokenize(text or "")]
+
+
 def index_terms(title: str | None, body: str | None) -> str:
-    """The article's words for the full-text index: title then body, in text order."""
-    return " ".join(_index_token(t.stem) for part in (title, body) for t in tokenize(part or ""))
+    """The article's words for the full-text index: title, SEPARATOR, body."""
+    return " ".join([*index_tokens(title), SEPARATOR, *index_tokens(body)])
+
+
+def _document(terms: str, source: str | None, query: Query) -> Document:
+    """The Document (without text) that stored terms describe, as far as `query` looks."""
+    tokens = terms.split()
+    cut = tokens.index(SEPARATOR)
+    title, body = tokens[:cut], tokens[cut + 1:]
+    encoded = {t: s for s in query.vocabulary if (t := _index_token(s)) != s}
+    if encoded:  # else every word of the query is its own token: nothing to translate
+        title = [encoded.get(t, t) for t in title]
+        body = [encoded.get(t, t) for t in body]
+    return Document.from_stems(title, body, source, query.vocabulary)
 
 
 def index_missing(session: Session) -> int:
     """Index the articles that have no terms yet (stored before the index existed, or by
     code that bypassed ingest); returns how many."""
+    # Deleting an article deletes its terms, so equal counts mean nothing is missing.
+    if (session.scalar(select(func.count()).select_from(Article))
+            == session.scalar(select(func.count()).select_from(ArticleTerms))):
+        return 0
     done = 0
     while True:
         rows = session.execute(
@@ -131,8 +154,13 @@ def _candidates(session: Session, query: Query):
 
 @dataclass(frozen=True)
 class Hit:
-    article: Article
-    match: QueryMatch
+    """A stored article the query matches, with what filters and ranking need."""
+
+    article_id: int
+    source: str
+    language: str | None
+    first_seen: datetime
+    score: float
 
 
 def search(
@@ -140,11 +168,15 @@ def search(
     query: Query,
     since: datetime | None = None,
     source: str | None = None,
-) -> Iterator[Hit]:
+) -> list[Hit]:
     """The stored articles (first seen since `since`, from `source`) that `query`
-    matches, oldest first, each with its score and snippets."""
+    matches, best score first (then newest). Each candidate of the full-text prefilter
+    is confirmed by the matcher on its stored terms, so no article text is read or
+    tokenised here; `show` adds the snippets for the hits to be shown."""
     index_missing(session)
-    stmt = select(Article).where(Article.text.is_not(None))
+    stmt = (select(Article.id, Article.source, Article.language, Article.first_seen,
+                   ArticleTerms.terms)
+            .join(ArticleTerms, ArticleTerms.article_id == Article.id))
     candidates = _candidates(session, query)
     if candidates is not None:
         stmt = stmt.where(Article.id.in_(candidates))
@@ -152,10 +184,27 @@ def search(
         stmt = stmt.where(Article.first_seen >= since)
     if source is not None:
         stmt = stmt.where(Article.source == source)
-    for article in session.scalars(stmt.order_by(Article.first_seen, Article.id)):
+    hits = []
+    for id_, source_, language, first_seen, terms in session.execute(stmt):
+        score = query.score(_document(terms, source_, query))
+        if score is not None:
+            hits.append(Hit(id_, source_, language, first_seen, score))
+    hits.sort(key=lambda h: (-h.score, -h.first_seen.timestamp(), -h.article_id))
+    return hits
+
+
+def show(session: Session, query: Query, hits: Sequence[Hit]) -> list[tuple[Article, QueryMatch]]:
+    """The stored articles of `hits`, in their order, each with its full match (score
+    and snippets, from the article's text)."""
+    articles = {a.id: a for a in session.scalars(
+        select(Article).where(Article.id.in_([h.article_id for h in hits])))}
+    shown = []
+    for hit in hits:
+        article = articles[hit.article_id]
         found = query.match(Document(article.title, article.text, article.source))
-        if found is not None:
-            yield Hit(article, found)
+        if found is not None:  # always: the same words, the same matcher
+            shown.append((article, found))
+    return shown
 
 
 # --------------------------------------------------------------------------- topics
@@ -183,20 +232,18 @@ def backfill(store: Store, topic: Topic, since: datetime | None = None) -> Backf
     are (outbox rows are unique per topic, story and channel)."""
     with store.session() as session:
         before = _outbox_rows(session, topic.name)
-        matched = 0
-        for hit in search(session, topic.query, since):
-            article, found = hit.article, hit.match
-            if not topic.accepts(article.source, article.language) or found.score < topic.min_score:
-                continue
-            matched += 1
-            insert_or_ignore(session, Match.__table__, [{
-                "article_id": article.id, "topic": topic.name, "score": found.score,
-                "snippets": [{"text": s.text, "marks": [list(m) for m in s.marks]}
-                             for s in found.snippets],
-                "matched_at": datetime.now(timezone.utc),
-            }])
-            enqueue(session, article.story_id, [TopicMatch(topic, found)])
-        queued = _outbox_rows(session, topic.name) - before
+        hits = [h for h in search(session, topic.query, since)
+                if topic.accepts(h.source, h.language) and h.score >= topic.min_score]
+        for start in range(0, len(hits), INDEX_BATCH):
+            for article, found in show(session, topic.query, hits[start:start + INDEX_BATCH]):
+                insert_or_ignore(session, Match.__table__, [{
+                    "article_id": article.id, "topic": topic.name, "score": found.score,
+                    "snippets": [{"text": s.text, "marks": [list(m) for m in s.marks]}
+                                 for s in found.snippets],
+                    "matched_at": datetime.now(timezone.utc),
+                }])
+                enqueue(session, article.story_id, [TopicMatch(topic, found)])
+        matched, queued = len(hits), _outbox_rows(session, topic.name) - before
     log.info("backfill of %r: %d matching articles, %d alerts queued", topic.name, matched, queued)
     return Backfill(matched, queued)
 

@@ -47,7 +47,7 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator, NamedTuple, Union
+from typing import Iterable, Iterator, NamedTuple, Union
 
 import Stemmer
 
@@ -554,18 +554,38 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 
 
 class _Field:
-    """One tokenised text (title or body): stems by position, their spans, an index."""
+    """One tokenised text (title or body): stems by position, their spans, an index.
+
+    Built from `stems` alone (no text, no spans), it can be matched and scored but gives
+    no snippets."""
 
     __slots__ = ("text", "tokens", "stems", "index", "_sentences")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, stems: list[str | None] | None = None,
+                 vocabulary: Iterable[str] | None = None):
         self.text = text
-        self.tokens = tokenize(text)
-        self.stems = [t.stem for t in self.tokens]
-        self.index: dict[str, list[int]] = {}
-        for pos, stem in enumerate(self.stems):
-            self.index.setdefault(stem, []).append(pos)
         self._sentences: list[tuple[int, int]] | None = None
+        self.index: dict[str, list[int]] = {}
+        if stems is None:
+            self.tokens = tokenize(text)
+            self.stems = [t.stem for t in self.tokens]
+        else:
+            self.tokens = []
+            self.stems = stems
+        if vocabulary is None:
+            for pos, stem in enumerate(self.stems):
+                self.index.setdefault(stem, []).append(pos)
+            return
+        # Only the words a query asks about: a scan in C per word beats a Python loop.
+        for stem in vocabulary:
+            positions, pos = [], -1
+            try:
+                while True:
+                    pos = self.stems.index(stem, pos + 1)
+                    positions.append(pos)
+            except ValueError:
+                if positions:
+                    self.index[stem] = positions
 
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence or line, whitespace-trimmed; computed once."""
@@ -617,6 +637,21 @@ class Document:
         self.fields = (_Field(self.title), _Field(self.text))
         # Every stem anywhere: Query.match's first, set-membership-only check.
         self.stems = frozenset(self.fields[_TITLE].index) | frozenset(self.fields[_BODY].index)
+
+    @classmethod
+    def from_stems(cls, title: list[str | None], body: list[str | None],
+                   source: str | None = None, vocabulary: Iterable[str] | None = None
+                   ) -> Document:
+        """A Document of already tokenised words (as `tokenize` stems them), without
+        their text: matching and scoring it costs no tokenising; its matches have no
+        snippets. With `vocabulary` (a query's `vocabulary`), only those words are
+        indexed, which is all that query needs; other words may then be given as None."""
+        doc = cls.__new__(cls)
+        doc.title = doc.text = ""
+        doc.source = (source or "").casefold()
+        doc.fields = (_Field("", title, vocabulary), _Field("", body, vocabulary))
+        doc.stems = frozenset(doc.fields[_TITLE].index) | frozenset(doc.fields[_BODY].index)
+        return doc
 
     def __repr__(self) -> str:
         return f"Document(title={self.title[:40]!r}, {len(self.text)} chars)"
@@ -822,10 +857,15 @@ class Query:
     # Stems of which every match contains at least one (never empty for a parsed query):
     # the keys under which an inverted index files this query (see matcher.TopicIndex).
     anchors: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Every stem the query mentions, negated or not.
+    vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required", _required(self.root))
         object.__setattr__(self, "anchors", _anchors(self.root) or frozenset())
+        object.__setattr__(self, "vocabulary", frozenset(
+            s for leaf, _ in _leaves(self.root)
+            for s in ((leaf.stem,) if isinstance(leaf, Term) else leaf.stems)))
 
     def match(self, doc: Document) -> QueryMatch | None:
         """A QueryMatch (score, up to three snippets) if `doc` matches, else None."""
@@ -835,6 +875,13 @@ class Query:
         if hits is None:
             return None
         return QueryMatch(_score(hits), _snippets(hits, doc))
+
+    def score(self, doc: Document) -> float | None:
+        """The score `match` would give, without snippets (cheaper); None if no match."""
+        if not self.required <= doc.stems:
+            return None
+        hits = _evaluate(self.root, doc)
+        return None if hits is None else _score(hits)
 
     def terms(self) -> tuple[Leaf, ...]:
         """The positive (not negated) Terms and Phrases, in query order, without repeats."""

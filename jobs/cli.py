@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import exists, select
 
 from newswatch.alerts.delivery import register_console, send
-from newswatch.alerts.backtest import backfill, search
+from newswatch.alerts.backtest import backfill, search, show
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --topic: queue alerts for what it matches")
     sub.add_argument("--since", default="7d", type=_duration)
     sub.add_argument("--source", metavar="NAME", help="only articles from this source")
+    sub.add_argument("--limit", type=int, default=50, metavar="N",
+                     help="show the N best matches (default 50; 0: all)")
     sub.add_argument("--json", action="store_true")
     sub = command("stories", cmd_stories, "list story groups and their articles")
     sub.add_argument("--since", default="7d", type=_duration)
@@ -232,24 +234,27 @@ def cmd_match(args) -> int:
             print(f"{topic.name}: {done.matched} articles matched, {done.queued} alerts queued")
             return EXIT_OK
         with store.session() as session:
-            hits = [
+            hits = [h for h in search(session, query, since, args.source)
+                    if topic is None or (topic.accepts(h.source, h.language)
+                                         and h.score >= topic.min_score)]
+            shown = [
                 {"url": a.url, "title": a.title, "source": a.source,
                  "first_seen": a.first_seen.isoformat(), "score": round(m.score, 3),
                  "snippets": [{"text": s.text, "marks": [list(k) for k in s.marks]}
                               for s in m.snippets]}
-                for a, m in ((h.article, h.match) for h in search(session, query, since, args.source))
-                if topic is None or (topic.accepts(a.source, a.language) and m.score >= topic.min_score)
+                for a, m in show(session, query, hits[:args.limit] if args.limit else hits)
             ]
     finally:
         store.close()
     if args.json:
-        print(json.dumps(hits, ensure_ascii=False, indent=2))
-    else:
-        for hit in hits:
-            print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
-            for snippet in hit["snippets"]:
-                print(f"         > {_marked(snippet)}")
-        print(f"{len(hits)} articles matched")
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for hit in shown:
+        print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
+        for snippet in hit["snippets"]:
+            print(f"         > {_marked(snippet)}")
+    more = f" (the best {len(shown)} shown; --limit 0 shows all)" if len(shown) < len(hits) else ""
+    print(f"{len(hits)} articles matched{more}")
     return EXIT_OK
 
 
