@@ -869,19 +869,18 @@ class Query:
 
     def match(self, doc: Document) -> QueryMatch | None:
         """A QueryMatch (score, up to three snippets) if `doc` matches, else None."""
-        if not self.required <= doc.stems:
-            return None
-        hits = _evaluate(self.root, doc)
-        if hits is None:
-            return None
-        return QueryMatch(_score(hits), _snippets(hits, doc))
+        hits = self._hits(doc)
+        return None if hits is None else QueryMatch(_score(hits), _snippets(hits, doc))
 
     def score(self, doc: Document) -> float | None:
         """The score `match` would give, without snippets (cheaper); None if no match."""
+        hits = self._hits(doc)
+        return None if hits is None else _score(hits)
+
+    def _hits(self, doc: Document) -> list[_Hit] | None:
         if not self.required <= doc.stems:
             return None
-        hits = _evaluate(self.root, doc)
-        return None if hits is None else _score(hits)
+        return _evaluate(self.root, doc)
 
     def terms(self) -> tuple[Leaf, ...]:
         """The positive (not negated) Terms and Phrases, in query order, without repeats."""

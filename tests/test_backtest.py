@@ -303,3 +303,17 @@ def test_topic_index_matches_what_a_loop_over_all_topics_matches():
     assert match_topics(index, "", "Ukraine", "inbox", "en") == [], "every filter applies"
     assert [m.topic.name for m in match_topics(index, "", "Ukraine", "wire", None)] == [
         "t4", "french", "wire-only"]
+
+
+def test_register_topics_keeps_when_a_topic_first_appeared(tmp_path):
+    from datetime import timedelta
+
+    from newswatch.alerts.backtest import register_topics
+
+    store = open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    (old,) = register_topics(store, [Topic("old", parse("arms"))])
+    old_again, new = register_topics(store, [Topic("old", parse("tanks")), Topic("new", parse("x"))])
+    store.close()
+    assert old_again.added == old.added < new.added
+    assert not new.alerts_on(new.added - timedelta(seconds=1)), "the back catalogue"
+    assert new.alerts_on(new.added) and Topic("unregistered", parse("x")).alerts_on(old.added)
