@@ -35,7 +35,7 @@ from newswatch.store.models import Article, ArticleTerms, Match, OutboxRow, Topi
 
 log = logging.getLogger(__name__)
 
-INDEX_BATCH = 500
+BATCH = 500
 
 
 # --------------------------------------------------------------------------- index terms
@@ -86,7 +86,7 @@ def index_missing(session: Session) -> int:
             select(Article.id, Article.title, Article.text)
             .outerjoin(ArticleTerms, ArticleTerms.article_id == Article.id)
             .where(ArticleTerms.article_id.is_(None))
-            .limit(INDEX_BATCH)
+            .limit(BATCH)
         ).all()
         if not rows:
             return done
@@ -234,8 +234,8 @@ def backfill(store: Store, topic: Topic, since: datetime | None = None) -> Backf
         before = _outbox_rows(session, topic.name)
         hits = [h for h in search(session, topic.query, since)
                 if topic.accepts(h.source, h.language) and h.score >= topic.min_score]
-        for start in range(0, len(hits), INDEX_BATCH):
-            for article, found in show(session, topic.query, hits[start:start + INDEX_BATCH]):
+        for start in range(0, len(hits), BATCH):
+            for article, found in show(session, topic.query, hits[start:start + BATCH]):
                 insert_or_ignore(session, Match.__table__, [{
                     "article_id": article.id, "topic": topic.name, "score": found.score,
                     "snippets": [{"text": s.text, "marks": [list(m) for m in s.marks]}

@@ -105,9 +105,11 @@ def match_topics(
     document = Document(title, text, source)
     if isinstance(topics, TopicIndex):
         topics = topics.candidates(document)
+    stems = document.stems
     matches = []
     for topic in topics:
-        if not topic.accepts(source, language):
+        # The cheapest test first: most candidates lack one of their query's words.
+        if not topic.query.required <= stems or not topic.accepts(source, language):
             continue
         found = topic.query.match(document)
         if found is not None and found.score >= topic.min_score:

@@ -167,15 +167,11 @@ def tokenize(text: str) -> list[Token]:
 
     `text[t.start:t.end]` is the surface form (e.g. "Korea’s", "U.S."), which snippets mark.
     """
-    found: list[tuple[str, int, int]] = []
-    for m in _TOKEN_RE.finditer(text):
-        word = _normalize(m.group())
-        if word:
-            found.append((word, m.start(), m.end()))
+    found = [(_normalize(m.group()), *m.span()) for m in _TOKEN_RE.finditer(text)]
     # Stem each distinct word once: far fewer calls than tokens in a long article.
     distinct = list({w for w, _, _ in found})
     stem_of = dict(zip(distinct, _stems(distinct)))
-    return [Token(stem_of[w], s, e) for w, s, e in found]
+    return [Token(stem_of[w], s, e) for w, s, e in found if w]
 
 
 # --------------------------------------------------------------------------- query lexer
