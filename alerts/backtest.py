@@ -193,6 +193,12 @@ def search(
     return hits
 
 
+def for_topic(hits: Sequence[Hit], topic: Topic) -> list[Hit]:
+    """The hits that `topic` keeps: its sources, languages and min_score applied."""
+    return [h for h in hits
+            if topic.accepts(h.source, h.language) and h.score >= topic.min_score]
+
+
 def show(session: Session, query: Query, hits: Sequence[Hit]) -> list[tuple[Article, QueryMatch]]:
     """The stored articles of `hits`, in their order, each with its full match (score
     and snippets, from the article's text)."""
@@ -232,8 +238,7 @@ def backfill(store: Store, topic: Topic, since: datetime | None = None) -> Backf
     are (outbox rows are unique per topic, story and channel)."""
     with store.session() as session:
         before = _outbox_rows(session, topic.name)
-        hits = [h for h in search(session, topic.query, since)
-                if topic.accepts(h.source, h.language) and h.score >= topic.min_score]
+        hits = for_topic(search(session, topic.query, since), topic)
         for start in range(0, len(hits), BATCH):
             for article, found in show(session, topic.query, hits[start:start + BATCH]):
                 insert_or_ignore(session, Match.__table__, [{

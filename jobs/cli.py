@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import exists, select
 
 from newswatch.alerts.delivery import register_console, send
-from newswatch.alerts.backtest import backfill, search, show
+from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
@@ -234,9 +234,9 @@ def cmd_match(args) -> int:
             print(f"{topic.name}: {done.matched} articles matched, {done.queued} alerts queued")
             return EXIT_OK
         with store.session() as session:
-            hits = [h for h in search(session, query, since, args.source)
-                    if topic is None or (topic.accepts(h.source, h.language)
-                                         and h.score >= topic.min_score)]
+            hits = search(session, query, since, args.source)
+            if topic is not None:
+                hits = for_topic(hits, topic)
             shown = [
                 {"url": a.url, "title": a.title, "source": a.source,
                  "first_seen": a.first_seen.isoformat(), "score": round(m.score, 3),
