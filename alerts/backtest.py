@@ -77,9 +77,11 @@ def index_missing(session: Session) -> int:
     """Index the articles that have no terms yet (stored before the index existed, or by
     code that bypassed ingest); returns how many."""
     # Deleting an article deletes its terms, so equal counts mean nothing is missing.
-    if (session.scalar(select(func.count()).select_from(Article))
-            == session.scalar(select(func.count()).select_from(ArticleTerms))):
+    missing = (session.scalar(select(func.count()).select_from(Article))
+               - session.scalar(select(func.count()).select_from(ArticleTerms)))
+    if missing <= 0:
         return 0
+    log.info("indexing %d stored articles for search (once)", missing)
     done = 0
     while True:
         rows = session.execute(
@@ -93,7 +95,6 @@ def index_missing(session: Session) -> int:
         insert_or_ignore(session, ArticleTerms.__table__, [
             {"article_id": id_, "terms": index_terms(title, body)} for id_, title, body in rows])
         done += len(rows)
-        log.info("indexed %d stored articles for search", done)
 
 
 # --------------------------------------------------------------------------- prefilter
