@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import exists, select
 
-from newswatch.alerts.delivery import register_console, send
 from newswatch.alerts.backtest import backfill, for_topic, search, show
+from newswatch.alerts.delivery import deliver, register_console
+from newswatch.alerts.outbox import DEAD, drain, requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
@@ -97,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
     sub = command("notify-test", cmd_notify_test, "send a test message through a channel")
     sub.add_argument("channel")
+    sub = command("alerts", cmd_alerts, "dead-lettered alerts: send them again")
+    sub.add_argument("action", choices=["retry"])
+    sub.add_argument("ids", nargs="*", type=int, metavar="ID", help="alert ids (see `newswatch status`)")
+    sub.add_argument("--all-failed", action="store_true", help="every dead-lettered alert")
     sub = command("db", cmd_db, "database maintenance")
     sub.add_argument("action", choices=["upgrade"])
     return parser
@@ -328,17 +333,53 @@ def cmd_status(args) -> int:
             "pending": sum(r.status == "pending" for r in rows),
             "sent": sum(r.status == "sent" for r in rows),
             "failing": sum(r.status == "pending" and r.attempts > 0 for r in rows),
+            "dead": sum(r.status == DEAD for r in rows),
         }
+        # last_error holds masked URLs only (delivery never records a URL in clear).
+        dead = [
+            {"id": r.id, "topic": r.topic, "channel": r.channel, "attempts": r.attempts,
+             "created_at": r.created_at.isoformat(), "last_error": r.last_error}
+            for r in rows if r.status == DEAD
+        ]
     store.close()
     if args.json:
-        print(json.dumps({"sources": sources, "outbox": outbox}, indent=2))
+        print(json.dumps({"sources": sources, "outbox": outbox, "dead": dead}, indent=2))
         return EXIT_OK
     for s in sources:
         print(f"{s['name']:<20} last run {s['last_run'] or 'never':<32} "
               f"{s['new']} new, {s['duplicate']} duplicate, {s['failed']} failed"
               + (f"  error: {s['last_error']}" if s["last_error"] else ""))
-    print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent")
+    print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent, "
+          f"{outbox['dead']} dead")
+    for d in dead:
+        print(f"  dead #{d['id']}: {d['topic']} -> {d['channel']} after {d['attempts']} attempts: "
+              f"{d['last_error']}")
+    if dead:
+        print("  send again with: newswatch alerts retry ID... | --all-failed")
     return EXIT_OK
+
+
+def cmd_alerts(args) -> int:
+    if bool(args.ids) == args.all_failed:
+        print("alerts retry: give alert IDs or --all-failed", file=sys.stderr)
+        return EXIT_USAGE
+    config = load_config(args.config)
+    store = open_store(config.database)
+    try:
+        ids = requeue(store, None if args.all_failed else args.ids)
+        missing = sorted(set(args.ids) - set(ids))
+        for alert_id in missing:
+            print(f"alert {alert_id}: not dead-lettered (or no such alert); left alone", file=sys.stderr)
+        if not ids:
+            print("no dead-lettered alerts to retry")
+            return EXIT_FAILED if missing else EXIT_OK
+        result = drain(store, config.channels, digest_topics=(), retry=config.retry,
+                       templates=config.templates, ignore_backoff=True, only=ids)
+    finally:
+        store.close()
+    print(f"retried {len(ids)} alert(s): {result.sent} sent, {result.failed} failed again "
+          f"(retried later), {result.dead} dead, {result.held} held")
+    return EXIT_OK if result.sent + result.held == len(ids) and not missing else EXIT_FAILED
 
 
 def cmd_notify_test(args) -> int:
@@ -349,15 +390,15 @@ def cmd_notify_test(args) -> int:
         return EXIT_USAGE
     register_console()
     status = EXIT_OK
+    message = Message(
+        title="[newswatch] test message",
+        body=f"This is a test of the newswatch channel {channel.name!r}.",
+        format="text",
+    )
     for endpoint in channel.endpoints:
-        message = Message(
-            title="[newswatch] test message",
-            body=f"This is a test of the newswatch channel {channel.name!r}.",
-            format="text",
-        )
-        ok = send(endpoint, message)
-        print(f"{endpoint.masked}: {'ok' if ok else 'FAILED'}")
-        status = status if ok else EXIT_FAILED
+        outcome = deliver(endpoint, message)
+        print(f"{endpoint.masked}: " + ("ok" if outcome else f"FAILED: {outcome.reason}"))
+        status = status if outcome else EXIT_FAILED
     return status
 
 

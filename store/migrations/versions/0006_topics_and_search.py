@@ -1,7 +1,7 @@
 """topics first seen, and the full-text prefilter for backtests
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0007
 Create Date: 2026-11-23
 
 `article_terms` holds each article's normalised words (written with the article). On
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
