@@ -17,9 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import exists, func, select
 
+from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
 from newswatch.alerts.outbox import DEAD, drain, requeue
-from newswatch.alerts.query import Document, QueryError, parse
+from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, find_config, load_config, parse_duration
@@ -80,8 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
     sub.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     sub = command("match", cmd_match, "backtest a query on the stored corpus")
-    sub.add_argument("query")
+    sub.add_argument("query", nargs="?", help="a topic query (or use --topic)")
+    sub.add_argument("--topic", metavar="NAME", help="the query and filters of a configured topic")
+    sub.add_argument("--backfill", action="store_true",
+                     help="with --topic: queue alerts for what it matches")
     sub.add_argument("--since", default="7d", type=_duration)
+    sub.add_argument("--source", metavar="NAME", help="only articles from this source")
+    sub.add_argument("--limit", type=int, default=50, metavar="N",
+                     help="show the N best matches (default 50; 0: all)")
     sub.add_argument("--json", action="store_true")
     sub = command("stories", cmd_stories, "list story groups and their articles")
     sub.add_argument("--since", default="7d", type=_duration)
@@ -204,38 +211,65 @@ def _read(item: str) -> tuple[bytes, str, str | None]:
 
 
 def cmd_match(args) -> int:
-    try:
-        query = parse(args.query)
-    except QueryError as exc:
-        print(f"query does not parse: {exc}", file=sys.stderr)
+    if (args.query is None) == (args.topic is None):
+        print("match: give a QUERY or --topic NAME (one of them)", file=sys.stderr)
         return EXIT_USAGE
+    if args.backfill and args.topic is None:
+        print("match: --backfill needs --topic NAME", file=sys.stderr)
+        return EXIT_USAGE
+    topic = None
+    if args.query is not None:
+        try:
+            query = parse(args.query)
+        except QueryError as exc:
+            print(f"query does not parse: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     config = load_config(args.config)
+    if args.topic is not None:
+        topic = next((t for t in config.topics if t.name == args.topic), None)
+        if topic is None:
+            print(f"{config.path}: topics: no topic named {args.topic!r}", file=sys.stderr)
+            return EXIT_USAGE
+        query = topic.query
     since = datetime.now(timezone.utc) - args.since
     store = open_store(config.database)
-    hits = []
-    with store.session() as session:
-        articles = session.scalars(
-            select(Article).where(Article.first_seen >= since, Article.text.is_not(None))
-            .order_by(Article.first_seen)
-        )
-        for article in articles:
-            found = query.match(Document(article.title, article.text))
-            if found:
-                hits.append({
-                    "url": article.url, "title": article.title, "source": article.source,
-                    "first_seen": article.first_seen.isoformat(), "score": round(found.score, 3),
-                    "snippets": [s.text for s in found.snippets],
-                })
-    store.close()
+    try:
+        if args.backfill:
+            done = backfill(store, topic, since)
+            print(f"{topic.name}: {done.matched} articles matched, {done.queued} alerts queued")
+            return EXIT_OK
+        with store.session() as session:
+            hits = search(session, query, since, args.source)
+            if topic is not None:
+                hits = for_topic(hits, topic)
+            shown = [
+                {"url": a.url, "title": a.title, "source": a.source,
+                 "first_seen": a.first_seen.isoformat(), "score": round(m.score, 3),
+                 "snippets": [{"text": s.text, "marks": [list(k) for k in s.marks]}
+                              for s in m.snippets]}
+                for a, m in show(session, query, hits[:args.limit] if args.limit else hits)
+            ]
+    finally:
+        store.close()
     if args.json:
-        print(json.dumps(hits, ensure_ascii=False, indent=2))
-    else:
-        for hit in hits:
-            print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
-            for snippet in hit["snippets"]:
-                print(f"         … {snippet}")
-        print(f"{len(hits)} articles matched")
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for hit in shown:
+        print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
+        for snippet in hit["snippets"]:
+            print(f"         > {_marked(snippet)}")
+    more = f" (the best {len(shown)} shown; --limit 0 shows all)" if len(shown) < len(hits) else ""
+    print(f"{len(hits)} articles matched{more}")
     return EXIT_OK
+
+
+def _marked(snippet: dict) -> str:
+    """The snippet's text with its matched terms in «guillemets», as alerts mark them."""
+    text, out, at = snippet["text"], [], 0
+    for start, end in snippet["marks"]:
+        out += [text[at:start], "«", text[start:end], "»"]
+        at = end
+    return "".join(out) + text[at:]
 
 
 def cmd_stories(args) -> int:

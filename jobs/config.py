@@ -182,14 +182,6 @@ TimeZone = Annotated[Any, BeforeValidator(parse_timezone)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 
 
-def _query(value: str) -> str:
-    try:
-        parse(value)
-    except QueryError as exc:
-        raise ValueError(f"query does not parse: {exc}") from None
-    return value
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -215,9 +207,13 @@ class SourceModel(_Model):
 
 class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    query: Annotated[str, AfterValidator(_query)]
+    query: str  # parsed in _build, where an error can name the topic
     notify: list[str] = Field(default_factory=list)
     every_article: bool = False  # alert for each article, not once per story
+    min_score: float = Field(default=0.0, ge=0)
+    sources: list[str] = Field(default_factory=list)
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]] = Field(
+        default_factory=list)
     digest: Annotated[str, AfterValidator(_digest)] | None = None
     timezone: TimeZone = None
 
@@ -356,6 +352,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         channels[name] = replace(channel, max_per_hour=rules.max_per_hour, quiet=rules.quiet,
                                  timezone=rules.timezone or channel.timezone)
 
+    source_names = {source.name for source in model.sources}
     topics = []
     for i, topic in enumerate(model.topics):
         for j, channel in enumerate(topic.notify):
@@ -364,8 +361,21 @@ def _build(file: Path, model: ConfigModel) -> Config:
                 problems.append(
                     (f"topics[{i}].notify[{j}]", f"unknown channel {channel!r} (channels: {known})")
                 )
-        topics.append(Topic(name=topic.name, query=parse(topic.query), channels=tuple(topic.notify),
-                            every_article=topic.every_article))
+        for j, source in enumerate(topic.sources):
+            if source not in source_names:
+                problems.append((f"topics[{i}].sources[{j}]", f"unknown source {source!r}"))
+        try:
+            query = parse(topic.query)
+        except QueryError as exc:
+            problems.append((f"topics[{i}].query",
+                             f"topic {topic.name!r}: the query does not parse: {exc}"))
+            continue
+        topics.append(Topic(
+            name=topic.name, query=query, channels=tuple(topic.notify),
+            min_score=topic.min_score, sources=frozenset(topic.sources),
+            languages=frozenset(code.lower() for code in topic.languages),
+            every_article=topic.every_article,
+        ))
 
     by_time: dict[tuple[str, str], list[str]] = {}
     zones: dict[str, tzinfo] = {}

@@ -14,6 +14,11 @@
 - `OutboxRow`: one alert to deliver, unique per (topic, story, channel) — or per (topic,
   article, channel) for a topic that asks for every article — written in the same
   transaction as the article that caused it.
+- `TopicRecord`: when each topic name first appeared in the config (new topics do not
+  alert on the back catalogue).
+- `ArticleTerms`: an article's words as the query language normalises them, for the
+  full-text prefilter of backtests (SQLite FTS5 table kept in sync by triggers, or a GIN
+  index on PostgreSQL; see migration 0006).
 - `ChannelSend`: one message that went out to a channel (for `max_per_hour:`).
 """
 from __future__ import annotations
@@ -198,6 +203,23 @@ class OutboxRow(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TopicRecord(Base):
+    __tablename__ = "topics"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    added: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleTerms(Base):
+    __tablename__ = "article_terms"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    # Space-separated index tokens of the title's then the body's stems, in text order
+    # (alerts.backtest.index_terms); one token per stem, so phrases stay adjacent.
+    terms: Mapped[str] = mapped_column(Text)
 
 
 class ChannelSend(Base):

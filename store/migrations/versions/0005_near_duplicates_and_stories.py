@@ -2,7 +2,7 @@
 outbox rows per article for topics that ask for every article
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0006
 Create Date: 2026-11-23
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
