@@ -31,11 +31,11 @@ class Topic:
     name: str
     query: Query
     channels: tuple[str, ...] = ()
-    every_article: bool = False
     min_score: float = 0.0
     sources: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
     added: datetime | None = None
+    every_article: bool = False
 
     def accepts(self, source: str | None, language: str | None) -> bool:
         """Whether the topic's source and language filters let such an article through."""

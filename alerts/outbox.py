@@ -240,7 +240,8 @@ def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
     """One message (one alert, or one folded message of many rows) to each URL of
     `channel` that has not accepted it yet; then the rows' new state, in one commit."""
     with store.session() as session:
-        stories = {r.id: DigestStory(r.topic, tuple(story_items(session, r.story_id, r.topic, r.article_id)))
+        stories = {r.id: DigestStory(r.topic, tuple(
+                       story_items(session, r.story_id, r.topic, r.article_id)))
                    for r in rows}
     empty = [r for r in rows if not stories[r.id].items]
     if empty:
