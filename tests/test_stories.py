@@ -12,7 +12,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from newswatch.alerts.delivery import build_channel
 from newswatch.alerts.matcher import Topic
@@ -273,3 +273,31 @@ def test_every_article_must_be_a_boolean(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert "every_article" in str(err.value)
+
+
+def test_lookups_search_indexes_and_never_scan_the_corpus(tmp_path):
+    """SQLite's query plans for the near-duplicate and story lookups of a new article:
+    every table is searched by its key, none is scanned."""
+    store = open_store(f"sqlite:///{tmp_path / 'newswatch.db'}")
+    corpus = Corpus(store, [])
+    for item in labelled()[:10]:
+        corpus.add(as_article(item), item["source"])
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    item = labelled()[10]
+    corpus.add(as_article(item), item["source"])
+    event.remove(store.engine, "before_cursor_execute", capture)
+
+    lookups = [(s, p) for s, p in statements if "neardup_bands" in s or "story_terms" in s]
+    assert {("neardup_bands" in s) for s, _ in lookups} == {True, False}
+    with store.engine.connect() as connection:
+        for statement, parameters in lookups:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            details = [row[-1] for row in plan]
+            assert not [d for d in details if d.startswith("SCAN")], (statement, details)
+    store.close()
