@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, send
+from newswatch.alerts.health import notice_message
 from newswatch.alerts.matcher import TopicMatch
 from newswatch.alerts.query import Snippet
 from newswatch.alerts.render import AlertItem, render
@@ -92,14 +93,15 @@ def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool
             # The config no longer has this channel: keep the row for when it returns.
             log.warning("alert %d waits: channel %r is not configured", row.id, row.channel)
             return False
-        items = story_items(session, row.story_id, row.topic)
+        notice = notice_message(row.notice) if row.notice is not None else None
+        items = story_items(session, row.story_id, row.topic) if notice is None else []
         topic, delivered = row.topic, set(row.delivered)
 
     failed = []
     for endpoint in channel.endpoints:
         if endpoint.key in delivered:
             continue
-        message = render(topic, items, endpoint.format)
+        message = notice or render(topic, items, endpoint.format)
         if send(endpoint, message):
             delivered.add(endpoint.key)
             with store.session() as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Mapping
@@ -97,6 +97,23 @@ def parse_schedule(value: Any) -> Schedule:
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 
 
+def _css_selector(value: str) -> str:
+    from cssselect import SelectorError
+    from parsel.csstranslator import HTMLTranslator
+
+    try:
+        HTMLTranslator().css_to_xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"not a CSS selector: {exc}") from None
+    return value
+
+
+def _duration(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 12h or 7d, as a string")
+    return parse_duration(value)
+
+
 def _query(value: str) -> str:
     try:
         parse(value)
@@ -115,17 +132,28 @@ class SourceModel(_Model):
     sitemap: str | None = None
     page: str | None = None
     path: str | None = None
-    links: str | None = None
+    links: Annotated[str, AfterValidator(_css_selector)] | None = None
     every: Annotated[Schedule, BeforeValidator(parse_schedule)] = Schedule(seconds=15 * 60)
+    enabled: bool = True
+    max_age: Annotated[timedelta, BeforeValidator(_duration)] | None = None
+    headers: dict[Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")], str] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceModel:
         kinds = [k for k in ("feed", "sitemap", "page", "path") if getattr(self, k)]
         if len(kinds) != 1:
             raise ValueError("a source needs exactly one of feed, sitemap, page, path")
-        if kinds[0] in ("sitemap", "page"):
-            raise ValueError(f"{kinds[0]} sources are not supported yet (use feed or path)")
+        if kinds[0] != "path" and not re.match(r"^https?://[^/\s]+", getattr(self, kinds[0])):
+            raise ValueError(f"{kinds[0]}: expected an http:// or https:// URL")
+        if self.links and kinds[0] != "page":
+            raise ValueError("links: only a page source has a links selector")
         return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("feed", "sitemap", "page", "path") if getattr(self, k))
 
 
 class TopicModel(_Model):
@@ -134,11 +162,28 @@ class TopicModel(_Model):
     notify: list[str] = Field(default_factory=list)
 
 
+class CrawlModel(_Model):
+    """Limits every fetch obeys (politeness and cost settings are fixed in the crawler)."""
+
+    timeout: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(seconds=30)
+    max_size_mb: Annotated[int, Field(ge=1, le=1024)] = 10
+    retry_after_max: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(minutes=2)
+
+    def scrapy_settings(self) -> dict[str, Any]:
+        return {
+            "DOWNLOAD_TIMEOUT": self.timeout.total_seconds(),
+            "DOWNLOAD_MAXSIZE": self.max_size_mb * 1024 * 1024,
+            "RETRY_AFTER_MAX": self.retry_after_max.total_seconds(),
+        }
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
     channels: dict[Slug, list[str]] = Field(default_factory=dict)
+    health: list[str] = Field(default_factory=list)  # channels told when a source breaks
+    crawl: CrawlModel = CrawlModel()
 
 
 # --- the built config ----------------------------------------------------------------
@@ -152,6 +197,8 @@ class Config:
     schedules: Mapping[str, Schedule]  # source name -> schedule
     topics: tuple[Topic, ...]
     channels: Mapping[str, Channel]
+    health: tuple[str, ...] = ()  # channel names for "source broken" / "recovered" alerts
+    crawl_settings: Mapping[str, Any] = field(default_factory=dict)  # Scrapy settings
 
 
 def find_config(path: str | Path | None) -> Path:
@@ -223,14 +270,23 @@ def _build(file: Path, model: ConfigModel) -> Config:
                 )
         topics.append(Topic(name=topic.name, query=parse(topic.query), channels=tuple(topic.notify)))
 
+    for j, channel in enumerate(model.health):
+        if channel not in model.channels:
+            known = ", ".join(sorted(model.channels)) or "none defined"
+            problems.append((f"health[{j}]", f"unknown channel {channel!r} (channels: {known})"))
+
     sources = []
     for source in model.sources:
-        if source.feed:
-            sources.append(Source(name=source.name, kind="feed", location=source.feed))
-        else:
-            sources.append(
-                Source(name=source.name, kind="path", location=str(Path(source.path).resolve()))
-            )
+        location = getattr(source, source.kind)
+        sources.append(Source(
+            name=source.name,
+            kind=source.kind,
+            location=str(Path(location).resolve()) if source.kind == "path" else location,
+            links=source.links,
+            max_age=source.max_age,
+            headers=tuple(source.headers.items()),
+            enabled=source.enabled,
+        ))
 
     if problems:
         raise ConfigError(file, problems)
@@ -241,6 +297,8 @@ def _build(file: Path, model: ConfigModel) -> Config:
         schedules={s.name: s.every for s in model.sources},
         topics=tuple(topics),
         channels=channels,
+        health=tuple(model.health),
+        crawl_settings=model.crawl.scrapy_settings(),
     )
 
 
