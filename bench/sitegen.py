@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from newssite import SECTIONS, NewsSite  # noqa: E402
+from newssite import SECTIONS, NewsSite  # noqa: E402,F401  (NewsSite: for the benchmarks)
 
 WORDS = """government minister officials said week ministry budget talks parliament vote
 economy inflation interest rates bank markets shares investors growth forecast quarter

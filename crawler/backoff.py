@@ -58,7 +58,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if wait is None:
             wait = self.base * 2 ** attempt
         if wait > self.max_wait:
-            log.info("%s asks to wait %.0fs (more than %.0fs): not retried in this run",
+            log.debug("%s asks to wait %.0fs (more than %.0fs): not retried in this run",
                      request.url, wait, self.max_wait)
             return response
         retry = self._retry(request, response_status_message(response.status))

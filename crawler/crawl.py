@@ -64,6 +64,8 @@ SETTINGS = {
     "RETRY_TIMES": 2,
     "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
     "RETRY_AFTER_MAX": 120,
+    "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
+    "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "WARNING",

@@ -11,6 +11,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import DropItem
+from scrapy.logformatter import LogFormatter
 
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.crawler.items import ExtractedPage, Page
@@ -66,6 +67,13 @@ class ExtractionPool(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+class QuietLogFormatter(LogFormatter):
+    """A dropped page is one line naming its URL and why, not a dump of its bytes."""
+
+    def dropped(self, item, exception, response, spider=None):
+        return {"level": logging.WARNING, "msg": "skipped %(exception)s", "args": {"exception": exception}}
+
+
 class _Stage:
     def __init__(self, crawler):
         self.crawler = crawler
@@ -91,10 +99,10 @@ class ExtractPipeline(_Stage):
             )
         except ExtractionError as exc:
             self.crawler.stats.inc_value(FAILED)
-            raise DropItem(f"no article in {item.url}: {exc}") from None
+            raise DropItem(f"{item.url}: no article ({exc})") from None
         except BrokenProcessPool:
             self.crawler.stats.inc_value(FAILED)
-            raise DropItem(f"extraction of {item.url} crashed its worker") from None
+            raise DropItem(f"{item.url}: extraction crashed its worker") from None
         return ExtractedPage(source=item.source, via=item.via, article=article)
 
 

@@ -204,6 +204,7 @@ class NewsSite:
     def __init__(self, root: Path = SITE_DIR, articles: list | None = None) -> None:
         self.root = Path(root).resolve()
         self.requests = []
+        self.bytes_sent = 0  # status lines, headers and bodies of every response so far
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -653,9 +654,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, str(value))
         if length and not any(name.lower() == "content-length" for name in headers):
             self.send_header("Content-Length", str(len(body)))
+        sent = len(b"".join(getattr(self, "_headers_buffer", []))) + 2  # + the blank line
         self.end_headers()
         if body and not head_only:
             self.wfile.write(body)
+            sent += len(body)
+        with self.server.site._lock:
+            self.server.site.bytes_sent += sent
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ class NewsSpider(scrapy.Spider):
         self.error: str | None = None  # why the source itself failed, for `status`
         # listing URL -> (ETag, Last-Modified) answered in this run (see conditional.py)
         self.validators: dict[str, tuple[str | None, str | None]] = {}
+        self._followed: set[str] = set()
 
     def listing_request(self, url: str, callback: Callable) -> scrapy.Request:
         """A request for a feed, sitemap or listing page: conditional, 304 let through."""
@@ -68,13 +69,19 @@ class NewsSpider(scrapy.Spider):
         return True
 
     def follow_article(self, url: str) -> scrapy.Request | None:
-        """A request for an article link, or None when the corpus already has it."""
+        """A request for an article link, or None when the corpus already has it or this
+        run already asked for it."""
+        if url in self._followed:
+            return None
+        self._followed.add(url)
         if self.context.corpus.known(url):
             self.crawler.stats.inc_value(KNOWN)
             return None
         self.crawler.stats.inc_value(ARTICLE_REQUESTS)
+        # dont_filter: the run's duplicates are caught above; Scrapy's filter would also
+        # drop a redirect back to the same URL silently, where it must fail and count.
         return scrapy.Request(
-            url, callback=self.parse_article, errback=self.article_failed,
+            url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
             headers=dict(self.source.headers), cb_kwargs={"via": url},
         )
 
