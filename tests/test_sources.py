@@ -87,6 +87,13 @@ def test_every_source_kind_finds_its_articles(newswatch, sites):
     assert runs["off"]["last_run"] is None and runs["off"]["next_run"] is None
     assert runs["feed"]["next_run"] is not None
 
+    # A disabled source is crawled when named; the output is plain lines off a terminal.
+    # (Its site serves the same pages as the others: copies; its fresh page is known.)
+    done = newswatch("crawl", "off")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"off: 0 new, {len(ARTICLES)} duplicate, 0 failed in ")
+    assert "\r" not in done.stderr
+
 
 BOMB = b"""<?xml version="1.0"?>
 <!DOCTYPE rss [

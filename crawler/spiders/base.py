@@ -85,16 +85,16 @@ class NewsSpider(scrapy.Spider):
             headers=dict(self.source.headers), cb_kwargs={"via": url},
         )
 
-    def parse_article(self, response: Response, via: str):
+    def parse_article(self, response: Response, via: str) -> Page | None:
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
         mime = (content_type or "").split(";", 1)[0].strip().lower()
         if mime and mime not in ARTICLE_TYPES:
             self.count_failure(response.url, f"not an article page ({mime})")
-            return
+            return None
         if not isinstance(response, TextResponse):
             self.count_failure(response.url, f"not a text page ({content_type or 'unknown type'})")
-            return
-        yield Page(
+            return None
+        return Page(
             source=self.source.name,
             url=response.url,
             via=via,
