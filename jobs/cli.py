@@ -155,7 +155,11 @@ def cmd_crawl(args) -> int:
 
     async def main() -> int:
         app = App(config)
-        progress = asyncio.create_task(_show_progress(app)) if sys.stderr.isatty() else None
+        progress = None
+        if sys.stderr.isatty() and not args.verbose:
+            # The live counts stand for the line per article.
+            logging.getLogger("newswatch.crawler.pipelines").setLevel(logging.WARNING)
+            progress = asyncio.create_task(_show_progress(app))
         try:
             runs = await app.crawl(args.names)
         finally:
@@ -177,7 +181,7 @@ async def _show_progress(app) -> None:
         parts = []
         for name, stats in app.crawler.live().items():
             parts.append(
-                f"{name}: {stats.get('newswatch/article_requests', 0)} fetched, "
+                f"{name}: {stats.get('newswatch/article_requests', 0)} requested, "
                 f"{stats.get('newswatch/new', 0)} new, {stats.get('newswatch/duplicate', 0)} dup, "
                 f"{stats.get('newswatch/failed', 0)} failed"
             )

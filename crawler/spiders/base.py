@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -127,8 +127,7 @@ def _transient(failure: Failure) -> bool:
     if isinstance(failure.value, HttpError):
         status = failure.value.response.status
         return status >= 500 or status == 429
-    name = type(failure.value).__name__
-    return not isinstance(failure.value, IgnoreRequest) and "Cancelled" not in name
+    return not isinstance(failure.value, (IgnoreRequest, DownloadCancelledError))
 
 
 def _reason(failure: Failure) -> str:
