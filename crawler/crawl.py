@@ -25,7 +25,7 @@ from newswatch.crawler.ingest import Corpus
 from newswatch.crawler.pipelines import DUPLICATE, NEW
 from newswatch.crawler.sources import Source
 from newswatch.crawler.conditional import save_validators
-from newswatch.crawler.spiders.base import FAILED, KNOWN, TRANSIENT
+from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT
 from newswatch.crawler.spiders.feed import FeedSpider
 from newswatch.crawler.spiders.page import PageSpider
 from newswatch.crawler.spiders.path import PathSpider
@@ -33,6 +33,9 @@ from newswatch.crawler.spiders.sitemap import SitemapSpider
 from newswatch.store.models import SourceState
 
 log = logging.getLogger(__name__)
+
+#: What a run passed over without fetching, as its log line names it.
+SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified"}
 
 SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "page": PageSpider, "path": PathSpider}
 
@@ -122,10 +125,12 @@ class Crawler:
             duration_s=time.monotonic() - started,
         )
         self._record(run)
+        skipped = ", ".join(f"{stats.get_value(key)} {what}" for key, what in SKIPPED.items()
+                            if stats.get_value(key))
         log.info(
-            "source %s: %d new, %d duplicate, %d failed in %.1fs%s",
-            run.source, run.new, run.duplicate, run.failed, run.duration_s,
-            f" ({run.error})" if run.error else "",
+            "source %s: %d new, %d duplicate, %d failed%s in %.1fs%s",
+            run.source, run.new, run.duplicate, run.failed, f" ({skipped})" if skipped else "",
+            run.duration_s, f" ({run.error})" if run.error else "",
         )
         return run
 

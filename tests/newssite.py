@@ -16,7 +16,7 @@ Every 200 response carries Content-Type, Content-Length, ETag and Last-Modified;
 HEAD honour If-None-Match / If-Modified-Since with 304. Unknown paths get a 404 HTML page.
 Tests change the site while it runs: `add_feed_item`, `add_page`, `set_response` (status
 codes, Retry-After, slow responses, redirects) and read what clients did through
-`requests` and `count`. Nothing here reaches the internet.
+`requests`, `count` and `bytes_sent`. Nothing here reaches the internet.
 
 The manifest is the ground truth the end-to-end tests assert: for each article its slug,
 path, title, published time and the topics (names in `TOPIC_QUERIES`) whose query matches

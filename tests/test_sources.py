@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import sqlite3
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,12 +57,27 @@ def stored(newswatch, source: str) -> list[tuple[str, str]]:
         return db.execute("SELECT url, title FROM articles WHERE source = ?", (source,)).fetchall()
 
 
+def atom_feed(paths: list[str]) -> str:
+    """Atom with relative links (resolved against xml:base), plus an entry without one."""
+    entries = "".join(f'<entry><title>t{i}</title><id>urn:x:{i}</id><link href="{p.lstrip("/")}"/>'
+                      "<updated>2026-11-20T10:00:00Z</updated></entry>" for i, p in enumerate(paths))
+    return ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="/">'
+            f"<title>x</title>{entries}<entry><title>no link</title><id>urn:x:none</id></entry></feed>")
+
+
+def rdf_feed(urls: list[str]) -> str:
+    items = "".join(f'<item rdf:about="{u}"><title>t</title><link>{u}</link></item>' for u in urls)
+    return ('<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            f'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>x</title></channel>{items}</rdf:RDF>')
+
+
 def test_every_source_kind_finds_its_articles(newswatch, sites):
     feed, sitemap, listing, section, old = sites(), sites(), sites(), sites(), sites()
+    atom, rdf = sites(), sites()
+    atom.add_page("/atom.xml", atom_feed([a["path"] for a in WORLD]), "application/atom+xml")
+    rdf.add_page("/rdf.xml", rdf_feed([rdf.url(a["path"]) for a in WORLD]), "application/rdf+xml")
     # A sitemap index pointing at a gzipped Google News sitemap.
-    news = sitemap.url("/news-sitemap.xml")
-    import urllib.request
-    with urllib.request.urlopen(news) as response:
+    with urllib.request.urlopen(sitemap.url("/news-sitemap.xml")) as response:
         sitemap.add_page("/news-sitemap.xml.gz", gzip.compress(response.read()), "application/x-gzip")
     sitemap.add_page("/sitemap-index.xml", (
         '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -69,18 +86,23 @@ def test_every_source_kind_finds_its_articles(newswatch, sites):
     old.add_page(FRESH, FRESH_HTML.replace(ARTICLES[0]["path"], FRESH))
     old.add_feed_item(FRESH, "Fresh", published=datetime.now(timezone.utc))
 
-    runs, _ = run_once(newswatch, [
+    runs, log = run_once(newswatch, [
         {"name": "feed", "feed": feed.feed_url},
         {"name": "sitemap", "sitemap": sitemap.url("/sitemap-index.xml")},
         {"name": "listing", "page": listing.url("/"), "links": "a.headline"},
         {"name": "section", "page": section.url("/world/")},
         {"name": "recent", "sitemap": old.url("/news-sitemap.xml"), "max_age": "1h"},
         {"name": "off", "feed": old.feed_url, "enabled": False},
+        {"name": "atom", "feed": atom.url("/atom.xml")},
+        {"name": "rdf", "feed": rdf.url("/rdf.xml")},
     ])
 
     for name in ("feed", "sitemap", "listing"):
         assert (got(runs[name]), runs[name]["failed"], runs[name]["last_error"]) == (len(ARTICLES), 0, None), name
-    assert got(runs["section"]) == len(WORLD)
+    for name in ("section", "atom", "rdf"):
+        assert (got(runs[name]), runs[name]["failed"]) == (len(WORLD), 0), name
+    assert "source atom: " in log and "(1 without a link)" in log, log
+    assert f"({len(ARTICLES)} too old)" in log
     assert sorted(url.split("/", 3)[3] for url, _ in stored(newswatch, "section")) == \
         sorted(a["path"].lstrip("/") for a in WORLD)
     assert [url for url, _ in stored(newswatch, "recent")] == [old.url(FRESH)]
@@ -133,7 +155,6 @@ def fault_huge(site):
 
 
 def fault_binary(site):
-    import random
     site.set_response(VICTIM, 200, random.Random(4).randbytes(40_000), {"Content-Type": "text/html; charset=utf-8"})
 
 

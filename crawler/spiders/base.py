@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
@@ -23,6 +24,7 @@ from newswatch.crawler.sources import Source
 FAILED = "newswatch/failed"
 TRANSIENT = "newswatch/failed_transient"  # worth fetching again next run
 KNOWN = "newswatch/known_skipped"
+NO_LINK = "newswatch/entries_without_link"  # no link, or none a browser would follow
 TOO_OLD = "newswatch/too_old"
 NOT_MODIFIED = "newswatch/not_modified"
 ARTICLE_REQUESTS = "newswatch/article_requests"
@@ -74,6 +76,10 @@ class NewsSpider(scrapy.Spider):
         if url in self._followed:
             return None
         self._followed.add(url)
+        # e.g. a feed entry whose only "link" is its id, a URN
+        if urlsplit(url).scheme not in ("http", "https", "file"):
+            self.crawler.stats.inc_value(NO_LINK)
+            return None
         if self.context.corpus.known(url):
             self.crawler.stats.inc_value(KNOWN)
             return None

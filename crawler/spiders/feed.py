@@ -1,6 +1,6 @@
 """`feed:` sources: an RSS (0.9x, 1.0/RDF, 2.0) or Atom feed; each entry's link, resolved
-against the feed's URL, is fetched as an article. Entries without a link, and entries
-older than the source's `max_age`, are skipped and counted."""
+against the feed's URL, is fetched as an article. Entries without an http(s) link, and
+entries older than the source's `max_age`, are skipped and counted."""
 from __future__ import annotations
 
 import calendar
@@ -9,9 +9,7 @@ from datetime import datetime, timezone
 import feedparser
 
 from newswatch.crawler.safexml import UnsafeXML, check_xml
-from newswatch.crawler.spiders.base import NewsSpider
-
-NO_LINK = "newswatch/entries_without_link"
+from newswatch.crawler.spiders.base import NO_LINK, NewsSpider
 
 
 class FeedSpider(NewsSpider):

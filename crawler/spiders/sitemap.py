@@ -49,7 +49,8 @@ class SitemapSpider(NewsSpider):
         for entry in entries:
             url = response.urljoin(entry.loc)
             if kind == "sitemapindex":
-                yield self.listing_request(url, self.parse_sitemap)
+                if url.startswith(("http://", "https://")):
+                    yield self.listing_request(url, self.parse_sitemap)
             elif not self.too_old(entry.published):
                 request = self.follow_article(url)
                 if request is not None:
