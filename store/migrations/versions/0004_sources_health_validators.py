@@ -1,7 +1,7 @@
 """source health, HTTP validators for conditional GET, outbox notices
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0006
 Create Date: 2026-11-23
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
