@@ -1,7 +1,7 @@
 """source health, HTTP validators for conditional GET, outbox notices
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0005
 Create Date: 2026-11-23
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
