@@ -121,11 +121,8 @@ class _Due:
     fold: bool
     queued_at: datetime
     delivered: set[str] = field(default_factory=set)
-<<<<<<< HEAD
-    notice: dict | None = None  # a notice's own title and body (see alerts/health.py)
-=======
     article_id: int | None = None  # the one article alerted, for an every_article topic
->>>>>>> main
+    notice: dict | None = None  # a notice's own title and body (see alerts/health.py)
 
 
 def drain(
@@ -186,12 +183,8 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
         query = query.where(OutboxRow.id.in_(list(only)))
     return [
         _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
-<<<<<<< HEAD
-             queued_at=r.queued_at or r.created_at, delivered=set(r.delivered), notice=r.notice)
-=======
              queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
-             article_id=r.article_id)
->>>>>>> main
+             article_id=r.article_id, notice=r.notice)
         for r in session.scalars(query.order_by(OutboxRow.id))
     ]
 
