@@ -43,6 +43,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
+from newswatch.alerts.health import notice_message
 from newswatch.alerts.matcher import TopicMatch
 from newswatch.alerts.query import Snippet
 from newswatch.alerts.render import (
@@ -115,12 +116,13 @@ class _Due:
 
     id: int
     topic: str
-    story_id: int
+    story_id: int | None
     channel: str
     fold: bool
     queued_at: datetime
     delivered: set[str] = field(default_factory=set)
     article_id: int | None = None  # the one article alerted, for an every_article topic
+    notice: dict | None = None  # a notice's own title and body (see alerts/health.py)
 
 
 def drain(
@@ -156,6 +158,9 @@ def drain(
             log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
             result.held += len(rows)
             continue
+        for row in [r for r in rows if r.notice is not None]:
+            _send_notice(store, channel, row, retry, result)
+        rows = [r for r in rows if r.notice is None]
         for message_rows in _plan(store, channel, rows, now, result):
             _send(store, channel, message_rows, retry, templates, result)
     return result
@@ -179,7 +184,7 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
     return [
         _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
              queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
-             article_id=r.article_id)
+             article_id=r.article_id, notice=r.notice)
         for r in session.scalars(query.order_by(OutboxRow.id))
     ]
 
@@ -280,6 +285,29 @@ def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
     if sent_any:
         result.messages += 1
     _finish(store, channel, rows, errors, retry_after, retry, result)
+
+
+def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
+                 result: DrainResult) -> None:
+    """A notice ("source broken"): its own text, one message, never held or folded."""
+    message = notice_message(row.notice)
+    errors: dict[int, str] = {}
+    retry_after: float | None = None
+    sent_any = False
+    for endpoint in channel.endpoints:
+        if endpoint.key in row.delivered:
+            continue
+        outcome = deliver(endpoint, message)
+        if outcome.ok:
+            _accepted(store, channel, endpoint, [row], first=not sent_any)
+            sent_any = True
+        else:
+            errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
+            if outcome.retry_after is not None:
+                retry_after = max(retry_after or 0.0, outcome.retry_after)
+    if sent_any:
+        result.messages += 1
+    _finish(store, channel, [row], errors, retry_after, retry, result)
 
 
 def _message(endpoint: Endpoint, stories: list[DigestStory],

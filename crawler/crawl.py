@@ -2,7 +2,13 @@
 
 `Crawler` owns one `AsyncCrawlerRunner` (Scrapy on the asyncio reactor, which must be
 installed before this is used). `await crawler.crawl(source)` runs the source's spider
-to the end and records the run's counts for `newswatch status`.
+to the end, stores the listings' validators if the run went well, and records the run's
+counts for `newswatch status`; `live()` shows the counts of the runs under way.
+
+Politeness is in SETTINGS: robots.txt obeyed, a User-Agent naming the project,
+AutoThrottle, a per-host concurrency limit, 429/503 backoff honouring Retry-After
+(`backoff.py`), conditional GET of listings (`conditional.py`), and limits on size, time
+and redirects.
 """
 from __future__ import annotations
 
@@ -13,18 +19,25 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.crawler import Crawler as ScrapyCrawler
 
 from newswatch.crawler.ingest import Corpus
 from newswatch.crawler.pipelines import DUPLICATE, NEW
 from newswatch.crawler.sources import Source
-from newswatch.crawler.spiders.base import FAILED
+from newswatch.crawler.conditional import save_validators
+from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT
 from newswatch.crawler.spiders.feed import FeedSpider
+from newswatch.crawler.spiders.page import PageSpider
 from newswatch.crawler.spiders.path import PathSpider
+from newswatch.crawler.spiders.sitemap import SitemapSpider
 from newswatch.store.models import SourceState
 
 log = logging.getLogger(__name__)
 
-SPIDERS = {"feed": FeedSpider, "path": PathSpider}
+#: What a run passed over without fetching, as its log line names it.
+SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified"}
+
+SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "page": PageSpider, "path": PathSpider}
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
 
@@ -35,14 +48,27 @@ SETTINGS = {
         "newswatch.crawler.pipelines.ExtractPipeline": 100,
         "newswatch.crawler.pipelines.IngestPipeline": 200,
     },
+    "DOWNLOADER_MIDDLEWARES": {
+        "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+        "newswatch.crawler.backoff.BackoffRetryMiddleware": 550,
+        "newswatch.crawler.conditional.ConditionalGetMiddleware": 560,
+    },
     "ROBOTSTXT_OBEY": True,
     "CONCURRENT_REQUESTS": 16,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 4,  # Scrapy's slots are per host name
+    "AUTOTHROTTLE_ENABLED": True,
+    "AUTOTHROTTLE_START_DELAY": 0.25,
+    "AUTOTHROTTLE_MAX_DELAY": 30,
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 2.0,
     "DOWNLOAD_TIMEOUT": 30,
     "DOWNLOAD_MAXSIZE": 10 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 0,
     "REDIRECT_MAX_TIMES": 5,
-    "RETRY_TIMES": 1,
+    "RETRY_TIMES": 2,
+    "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+    "RETRY_AFTER_MAX": 120,
+    "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
+    "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "WARNING",
@@ -72,25 +98,39 @@ class Crawler:
     def __init__(self, context: CrawlContext, settings: dict | None = None):
         self.context = context
         self.runner = AsyncCrawlerRunner({**SETTINGS, **(settings or {})})
+        self._running: dict[str, ScrapyCrawler] = {}
+
+    def live(self) -> dict[str, dict]:
+        """Source name -> the Scrapy stats of its run under way."""
+        return {name: crawler.stats.get_stats() for name, crawler in self._running.items()}
 
     async def crawl(self, source: Source) -> SourceRun:
         started = time.monotonic()
         crawler = self.runner.create_crawler(SPIDERS[source.kind])
-        await self.runner.crawl(crawler, source=source, context=self.context)
+        self._running[source.name] = crawler
+        try:
+            await self.runner.crawl(crawler, source=source, context=self.context)
+        finally:
+            del self._running[source.name]
         stats = crawler.stats
+        spider = crawler.spider
+        new, duplicate, failed = (stats.get_value(k, 0) for k in (NEW, DUPLICATE, FAILED))
+        error = spider.error if spider is not None else "the spider did not start"
+        if error is None and failed and not (new or duplicate or stats.get_value(KNOWN)):
+            error = f"every article failed ({failed})"
+        if error is None and spider.validators and not stats.get_value(TRANSIENT):
+            save_validators(self.context.corpus.store, spider.validators)
         run = SourceRun(
-            source=source.name,
-            new=stats.get_value(NEW, 0),
-            duplicate=stats.get_value(DUPLICATE, 0),
-            failed=stats.get_value(FAILED, 0),
-            error=crawler.spider.error if crawler.spider else None,
+            source=source.name, new=new, duplicate=duplicate, failed=failed, error=error,
             duration_s=time.monotonic() - started,
         )
         self._record(run)
+        skipped = ", ".join(f"{stats.get_value(key)} {what}" for key, what in SKIPPED.items()
+                            if stats.get_value(key))
         log.info(
-            "source %s: %d new, %d duplicate, %d failed in %.1fs%s",
-            run.source, run.new, run.duplicate, run.failed, run.duration_s,
-            f" ({run.error})" if run.error else "",
+            "source %s: %d new, %d duplicate, %d failed%s in %.1fs%s",
+            run.source, run.new, run.duplicate, run.failed, f" ({skipped})" if skipped else "",
+            run.duration_s, f" ({run.error})" if run.error else "",
         )
         return run
 
@@ -98,9 +138,18 @@ class Crawler:
         await self.runner.stop()
 
     def _record(self, run: SourceRun) -> None:
+        now = datetime.now(timezone.utc)
         with self.context.corpus.store.session() as session:
             state = session.get(SourceState, run.source) or SourceState(name=run.source)
-            state.last_run_at = datetime.now(timezone.utc)
+            state.failures_in_row = (state.failures_in_row or 0) + 1 if run.error else 0
+            if run.new:
+                if state.last_new_at is not None:
+                    gap = (now - state.last_new_at).total_seconds()
+                    # The source's usual rhythm: a moving average of the gaps between
+                    # runs that found something new.
+                    state.usual_gap_s = gap if state.usual_gap_s is None else 0.7 * state.usual_gap_s + 0.3 * gap
+                state.last_new_at = now
+            state.last_run_at = now
             state.last_duration_s = run.duration_s
             state.new_count = run.new
             state.duplicate_count = run.duplicate

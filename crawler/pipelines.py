@@ -1,10 +1,18 @@
-"""Item pipelines: extract, then ingest (dedup, store, match, queue alerts)."""
+"""Item pipelines: extract, then ingest (dedup, store, match, queue alerts); and the
+process pool extraction runs in."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import DropItem
+from scrapy.logformatter import LogFormatter
 
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.crawler.items import ExtractedPage, Page
@@ -14,6 +22,67 @@ log = logging.getLogger(__name__)
 
 NEW = "newswatch/new"
 DUPLICATE = "newswatch/duplicate"
+
+
+def _worker_init() -> None:
+    # Ctrl-C and SIGTERM are the parent's to handle; it shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # A parent killed with -9 cannot shut the pool down, and a worker waiting for work
+    # would wait for ever (holding the daemon's stdout and stderr open): follow it.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent) -> None:
+    parent.join()
+    os._exit(1)
+
+
+def _warm_up() -> None:
+    extract(b"<html><body><article><p>Warm up.</p></article></body></html>", "http://localhost/")
+
+
+class ExtractionPool(Executor):
+    """A process pool for `extract`, one worker per core, started warm.
+
+    Workers come from a fork server (forking the daemon itself, with Twisted's reactor
+    and threads running, is unsafe) that has imported the extraction code once, so a
+    worker starts in milliseconds. A worker that dies (a crash inside lxml) breaks a
+    `ProcessPoolExecutor` for good: the pool is then replaced, and only the pages in
+    flight fail."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["newswatch.crawler.extract"])
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_worker_init)
+        for _ in range(self.workers):  # each submit starts a worker while none is idle
+            pool.submit(_warm_up)
+        return pool
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            log.warning("an extraction worker died; starting a new pool")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+class QuietLogFormatter(LogFormatter):
+    """A dropped page is one line naming its URL and why, not a dump of its bytes."""
+
+    def dropped(self, item, exception, response, spider=None):
+        return {"level": logging.WARNING, "msg": "skipped %(exception)s", "args": {"exception": exception}}
 
 
 class _Stage:
@@ -41,7 +110,10 @@ class ExtractPipeline(_Stage):
             )
         except ExtractionError as exc:
             self.crawler.stats.inc_value(FAILED)
-            raise DropItem(f"no article in {item.url}: {exc}") from None
+            raise DropItem(f"{item.url}: no article ({exc})") from None
+        except BrokenProcessPool:
+            self.crawler.stats.inc_value(FAILED)
+            raise DropItem(f"{item.url}: extraction crashed its worker") from None
         return ExtractedPage(source=item.source, via=item.via, article=article)
 
 

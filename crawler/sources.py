@@ -1,17 +1,28 @@
-"""What a source is to the crawler: a name, a kind, and where to look."""
+"""What a source is to the crawler: a name, a kind, where to look, and how to ask."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
-SourceKind = Literal["feed", "path"]
+SourceKind = Literal["feed", "sitemap", "page", "path"]
 
 
 @dataclass(frozen=True)
 class Source:
-    """A configured source. `location` is an http(s) URL for `feed`, an absolute folder
-    path for `path`."""
+    """A configured source. `location` is an http(s) URL for `feed`, `sitemap` and
+    `page`, an absolute folder path for `path`.
+
+    `links` is the CSS selector for article links on a `page` (None: the same-site
+    article-looking-link heuristic); `max_age` skips articles published longer ago than
+    that (where the feed or sitemap says when); `headers` are sent with every request of
+    the source (a User-Agent, a cookie); a source that is not `enabled` is only crawled
+    when named explicitly."""
 
     name: str
     kind: SourceKind
     location: str
+    links: str | None = None
+    max_age: timedelta | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    enabled: bool = True

@@ -7,8 +7,10 @@ people goes to stdout; logs go to stderr.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import shutil
 import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -52,6 +54,8 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Scrapy's own line about an oversized download repeats the one newswatch logs.
+    logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
     for noisy in ("scrapy", "twisted", "alembic", "apscheduler", "trafilatura", "htmldate",
                   "charset_normalizer", "filelock", "urllib3", "apprise"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -163,16 +167,39 @@ def cmd_crawl(args) -> int:
 
     async def main() -> int:
         app = App(config)
+        progress = None
+        if sys.stderr.isatty() and not args.verbose:
+            # The live counts stand for the line per article.
+            logging.getLogger("newswatch.crawler.pipelines").setLevel(logging.WARNING)
+            progress = asyncio.create_task(_show_progress(app))
         try:
             runs = await app.crawl(args.names)
         finally:
+            if progress is not None:
+                progress.cancel()
+                print("\r\033[K", end="", file=sys.stderr)
             app.close()
         for run in runs:
             print(f"{run.source}: {run.new} new, {run.duplicate} duplicate, {run.failed} failed"
-                  + (f" ({run.error})" if run.error else ""))
+                  f" in {run.duration_s:.1f}s" + (f" ({run.error})" if run.error else ""))
         return EXIT_FAILED if any(run.error for run in runs) else EXIT_OK
 
     return run_on_reactor(main)
+
+
+async def _show_progress(app) -> None:
+    """Live counts of the runs under way, redrawn on one terminal line."""
+    while True:
+        parts = []
+        for name, stats in app.crawler.live().items():
+            parts.append(
+                f"{name}: {stats.get('newswatch/article_requests', 0)} requested, "
+                f"{stats.get('newswatch/new', 0)} new, {stats.get('newswatch/duplicate', 0)} dup, "
+                f"{stats.get('newswatch/failed', 0)} failed"
+            )
+        line = " | ".join(parts) or "starting…"
+        print(f"\r\033[K{line[:shutil.get_terminal_size().columns - 1]}", end="", file=sys.stderr, flush=True)
+        await asyncio.sleep(0.5)
 
 
 def cmd_extract(args) -> int:
@@ -323,23 +350,32 @@ def cmd_stories(args) -> int:
 
 
 def cmd_status(args) -> int:
+    from newswatch.jobs.health import next_run
+
     config = load_config(args.config)
     store = open_store(config.database)
+    now = datetime.now(timezone.utc)
     with store.session() as session:
         states = {s.name: s for s in session.scalars(select(SourceState))}
         rows = session.scalars(select(OutboxRow)).all()
         sources = []
         for source in config.sources:
             state = states.get(source.name)
+            last_run = state.last_run_at if state else None
             sources.append({
                 "name": source.name,
                 "kind": source.kind,
-                "last_run": state.last_run_at.isoformat() if state and state.last_run_at else None,
+                "enabled": source.enabled,
+                "last_run": last_run.isoformat() if last_run else None,
                 "duration_s": round(state.last_duration_s, 2) if state and state.last_duration_s else None,
                 "new": state.new_count if state else 0,
                 "duplicate": state.duplicate_count if state else 0,
                 "failed": state.failed_count if state else 0,
                 "last_error": state.last_error if state else None,
+                "failures_in_row": state.failures_in_row if state else 0,
+                "broken_since": state.broken_since.isoformat() if state and state.broken_since else None,
+                "next_run": next_run(config.schedules[source.name], last_run, now).isoformat()
+                if source.enabled else None,
             })
         outbox = {
             "pending": sum(r.status == "pending" for r in rows),
@@ -358,8 +394,11 @@ def cmd_status(args) -> int:
         print(json.dumps({"sources": sources, "outbox": outbox, "dead": dead}, indent=2))
         return EXIT_OK
     for s in sources:
-        print(f"{s['name']:<20} last run {s['last_run'] or 'never':<32} "
+        when = "disabled" if not s["enabled"] else f"next {s['next_run'][:19]}"
+        took = f" in {s['duration_s']}s" if s["duration_s"] is not None else ""
+        print(f"{s['name']:<20} last run {(s['last_run'] or 'never')[:19]:<19}{took}, {when}: "
               f"{s['new']} new, {s['duplicate']} duplicate, {s['failed']} failed"
+              + (f"  BROKEN since {s['broken_since'][:19]}" if s["broken_since"] else "")
               + (f"  error: {s['last_error']}" if s["last_error"] else ""))
     print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent, "
           f"{outbox['dead']} dead")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Mapping, Union
@@ -182,6 +182,17 @@ TimeZone = Annotated[Any, BeforeValidator(parse_timezone)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 
 
+def _css_selector(value: str) -> str:
+    from cssselect import SelectorError
+    from parsel.csstranslator import HTMLTranslator
+
+    try:
+        HTMLTranslator().css_to_xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"not a CSS selector: {exc}") from None
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -192,17 +203,28 @@ class SourceModel(_Model):
     sitemap: str | None = None
     page: str | None = None
     path: str | None = None
-    links: str | None = None
+    links: Annotated[str, AfterValidator(_css_selector)] | None = None
     every: Annotated[Schedule, BeforeValidator(parse_schedule)] = Schedule(seconds=15 * 60)
+    enabled: bool = True
+    max_age: Duration | None = None
+    headers: dict[Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")], str] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceModel:
         kinds = [k for k in ("feed", "sitemap", "page", "path") if getattr(self, k)]
         if len(kinds) != 1:
             raise ValueError("a source needs exactly one of feed, sitemap, page, path")
-        if kinds[0] in ("sitemap", "page"):
-            raise ValueError(f"{kinds[0]} sources are not supported yet (use feed or path)")
+        if kinds[0] != "path" and not re.match(r"^https?://[^/\s]+", getattr(self, kinds[0])):
+            raise ValueError(f"{kinds[0]}: expected an http:// or https:// URL")
+        if self.links and kinds[0] != "page":
+            raise ValueError("links: only a page source has a links selector")
         return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("feed", "sitemap", "page", "path") if getattr(self, k))
 
 
 class TopicModel(_Model):
@@ -246,6 +268,21 @@ class RetryModel(_Model):
     max_age: Duration = RetryPolicy.max_age
 
 
+class CrawlModel(_Model):
+    """Limits every fetch obeys (politeness and cost settings are fixed in the crawler)."""
+
+    timeout: Duration = timedelta(seconds=30)
+    max_size_mb: Annotated[int, Field(ge=1, le=1024)] = 10
+    retry_after_max: Duration = timedelta(minutes=2)
+
+    def scrapy_settings(self) -> dict[str, Any]:
+        return {
+            "DOWNLOAD_TIMEOUT": self.timeout.total_seconds(),
+            "DOWNLOAD_MAXSIZE": self.max_size_mb * 1024 * 1024,
+            "RETRY_AFTER_MAX": self.retry_after_max.total_seconds(),
+        }
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
     sources: list[SourceModel] = Field(default_factory=list)
@@ -254,6 +291,8 @@ class ConfigModel(_Model):
     channels: dict[Slug, Annotated[ChannelModel, BeforeValidator(_channel_form)]] = Field(default_factory=dict)
     retry: RetryModel = RetryModel()
     templates: str | None = None
+    health: list[str] = Field(default_factory=list)  # channels told when a source breaks
+    crawl: CrawlModel = CrawlModel()
 
 
 # --- the built config ----------------------------------------------------------------
@@ -270,6 +309,8 @@ class Config:
     digests: tuple[Digest, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     templates: Templates | None = None  # None: the built-in templates
+    health: tuple[str, ...] = ()  # channel names for "source broken" / "recovered" alerts
+    crawl_settings: Mapping[str, Any] = field(default_factory=dict)  # Scrapy settings
 
     @property
     def digest_topics(self) -> frozenset[str]:
@@ -394,14 +435,23 @@ def _build(file: Path, model: ConfigModel) -> Config:
         except TemplateError as exc:
             problems.append(("templates", str(exc)))
 
+    for j, channel in enumerate(model.health):
+        if channel not in model.channels:
+            known = ", ".join(sorted(model.channels)) or "none defined"
+            problems.append((f"health[{j}]", f"unknown channel {channel!r} (channels: {known})"))
+
     sources = []
     for source in model.sources:
-        if source.feed:
-            sources.append(Source(name=source.name, kind="feed", location=source.feed))
-        else:
-            sources.append(
-                Source(name=source.name, kind="path", location=str(Path(source.path).resolve()))
-            )
+        location = getattr(source, source.kind)
+        sources.append(Source(
+            name=source.name,
+            kind=source.kind,
+            location=str(Path(location).resolve()) if source.kind == "path" else location,
+            links=source.links,
+            max_age=source.max_age,
+            headers=tuple(source.headers.items()),
+            enabled=source.enabled,
+        ))
 
     if problems:
         raise ConfigError(file, problems)
@@ -416,6 +466,8 @@ def _build(file: Path, model: ConfigModel) -> Config:
         retry=RetryPolicy(base=model.retry.base, max=model.retry.max,
                           max_attempts=model.retry.attempts, max_age=model.retry.max_age),
         templates=templates,
+        health=tuple(model.health),
+        crawl_settings=model.crawl.scrapy_settings(),
     )
 
 

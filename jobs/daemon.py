@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
@@ -20,6 +19,9 @@ from newswatch.alerts.delivery import register_console
 from newswatch.alerts.outbox import DrainResult, drain, release_digest
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.ingest import Corpus
+from newswatch.crawler.pipelines import ExtractionPool
+from newswatch.crawler.sources import Source
+from newswatch.jobs import health
 from newswatch.jobs.config import Config, Digest, Schedule
 from newswatch.store.db import Store, open_store
 
@@ -61,15 +63,23 @@ class App:
         register_console()
         self.config = config
         self.store = store or open_store(config.database)
-        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="extract")
+        self.executor = ExtractionPool()
         self.corpus = Corpus(self.store, config.topics)
-        self.crawler = Crawler(CrawlContext(self.corpus, self.executor))
+        self.crawler = Crawler(CrawlContext(self.corpus, self.executor), dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
 
     async def crawl(self, names: Iterable[str] | None = None) -> list[SourceRun]:
+        """Crawl the named sources (by default every enabled one) at once."""
         wanted = set(names) if names is not None else None
-        sources = [s for s in self.config.sources if wanted is None or s.name in wanted]
-        return list(await asyncio.gather(*(self.crawler.crawl(s) for s in sources)))
+        sources = [s for s in self.config.sources
+                   if (s.name in wanted if wanted is not None else s.enabled)]
+        return list(await asyncio.gather(*(self.crawl_source(s) for s in sources)))
+
+    async def crawl_source(self, source: Source) -> SourceRun:
+        """One run of `source`, then its health checked (a notice queued if it changed)."""
+        run = await self.crawler.crawl(source)
+        health.check(self.store, source.name, self.config.schedules[source.name], self.config.health)
+        return run
 
     async def deliver(self, ignore_backoff: bool = False) -> DrainResult:
         async with self._delivering:
@@ -118,11 +128,13 @@ class App:
 
         async def crawl_then_deliver(source):
             # Alerts go out as soon as the crawl that found them ends, not at the next tick.
-            await self.crawler.crawl(source)
+            await self.crawl_source(source)
             if scheduler.running:  # not while stopping
                 scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
 
         for source in self.config.sources:
+            if not source.enabled:
+                continue
             scheduler.add_job(
                 crawl_then_deliver, trigger(self.config.schedules[source.name]), args=[source],
                 id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
@@ -140,7 +152,7 @@ class App:
             )
         scheduler.start()
         log.info("newswatch running: %d sources, %d topics; SIGTERM or Ctrl-C stops it",
-                 len(self.config.sources), len(self.config.topics))
+                 sum(s.enabled for s in self.config.sources), len(self.config.topics))
         await stop.wait()
 
         log.info("stopping")

@@ -1,6 +1,9 @@
 """The corpus and the outbox, as SQLAlchemy 2.x models.
 
-- `SourceState`: the latest run of each configured source (for `newswatch status`).
+- `SourceState`: the latest run of each configured source (for `newswatch status`), and
+  its health: failures in a row, when it last yielded something, whether it is broken.
+- `Validator`: the `ETag`/`Last-Modified` a feed, sitemap or listing page last answered
+  with, sent back so an unchanged one costs a 304.
 - `Story`: a group of articles about one event; alerts are per (topic, story, channel).
 - `Article`: one fetched article. Duplicates are stored too, as members of the original's
   story, so that their URLs stay known and `stories` can list every outlet.
@@ -79,6 +82,20 @@ class SourceState(Base):
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    failures_in_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    usual_gap_s: Mapped[float | None] = mapped_column(Float)  # between runs with new articles
+    broken_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Validator(Base):
+    __tablename__ = "http_validators"
+
+    url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Story(Base):
@@ -185,9 +202,11 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     topic: Mapped[str] = mapped_column(String(200))
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    # None for a notice (e.g. "source broken"), which carries its own text in `notice`.
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     channel: Mapped[str] = mapped_column(String(200))
+    notice: Mapped[dict | None] = mapped_column(JSON)  # {"title": str, "body": str}
     # pending | sent | dead (dead-lettered: gave up after too many attempts or too long)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,7 @@ Every 200 response carries Content-Type, Content-Length, ETag and Last-Modified;
 HEAD honour If-None-Match / If-Modified-Since with 304. Unknown paths get a 404 HTML page.
 Tests change the site while it runs: `add_feed_item`, `add_page`, `set_response` (status
 codes, Retry-After, slow responses, redirects) and read what clients did through
-`requests` and `count`. Nothing here reaches the internet.
+`requests`, `count` and `bytes_sent`. Nothing here reaches the internet.
 
 The manifest is the ground truth the end-to-end tests assert: for each article its slug,
 path, title, published time and the topics (names in `TOPIC_QUERIES`) whose query matches
@@ -204,6 +204,7 @@ class NewsSite:
     def __init__(self, root: Path = SITE_DIR, articles: list | None = None) -> None:
         self.root = Path(root).resolve()
         self.requests = []
+        self.bytes_sent = 0  # status lines, headers and bodies of every response so far
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -653,9 +654,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, str(value))
         if length and not any(name.lower() == "content-length" for name in headers):
             self.send_header("Content-Length", str(len(body)))
+        sent = len(b"".join(getattr(self, "_headers_buffer", []))) + 2  # + the blank line
         self.end_headers()
         if body and not head_only:
             self.wfile.write(body)
+            sent += len(body)
+        with self.server.site._lock:
+            self.server.site.bytes_sent += sent
 
 
 @pytest.fixture

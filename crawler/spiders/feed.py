@@ -1,22 +1,29 @@
-"""`feed:` sources: an RSS or Atom feed; each entry's link is fetched as an article."""
+"""`feed:` sources: an RSS (0.9x, 1.0/RDF, 2.0) or Atom feed; each entry's link, resolved
+against the feed's URL, is fetched as an article. Entries without an http(s) link, and
+entries older than the source's `max_age`, are skipped and counted."""
 from __future__ import annotations
 
+import calendar
+from datetime import datetime, timezone
+
 import feedparser
-import scrapy
 
-from newswatch.crawler.spiders.base import NewsSpider
-
-NO_LINK = "newswatch/entries_without_link"
+from newswatch.crawler.safexml import UnsafeXML, check_xml
+from newswatch.crawler.spiders.base import NO_LINK, NewsSpider
 
 
 class FeedSpider(NewsSpider):
     async def start(self):
-        yield scrapy.Request(
-            self.source.location, callback=self.parse_feed, errback=self.source_failed,
-            dont_filter=True,
-        )
+        yield self.listing_request(self.source.location, self.parse_feed)
 
     def parse_feed(self, response):
+        if self.not_modified(response):
+            return
+        try:
+            check_xml(response.body)
+        except UnsafeXML as exc:
+            self.refuse(response.url, f"not a safe feed: {exc}")
+            return
         feed = feedparser.parse(
             response.body,
             response_headers={
@@ -25,14 +32,20 @@ class FeedSpider(NewsSpider):
             },
         )
         if feed.bozo and not feed.entries:
-            self.error = f"{response.url}: not a feed ({feed.bozo_exception})"
-            self.count_failure(response.url, f"not a feed ({feed.bozo_exception})")
+            self.refuse(response.url, f"not a feed ({feed.bozo_exception})")
             return
         for entry in feed.entries:
             link = entry.get("link")
             if not link:
                 self.crawler.stats.inc_value(NO_LINK)
                 continue
+            if self.too_old(_published(entry)):
+                continue
             request = self.follow_article(response.urljoin(link))
             if request is not None:
                 yield request
+
+
+def _published(entry) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    return datetime.fromtimestamp(calendar.timegm(parsed), timezone.utc) if parsed else None
