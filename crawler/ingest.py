@@ -102,6 +102,7 @@ class Corpus:
             content_hash=digest,
             duplicate_of=original.id if original is not None else None,
             duplicate_kind=kind,
+            story_weight=stories.weight(found_terms) if original is None else None,
         )
         session.add(stored)
         session.flush()

@@ -144,20 +144,6 @@ def term_key(term: str) -> int:
     return key - (1 << 32) if key >= 1 << 31 else key
 
 
-def similarity(mine: dict[str, float], theirs: dict[str, float], rarity: dict[str, float]) -> float:
-    """Overlap coefficient of two weighted term sets; shared terms scaled by `rarity`
-    (1 for a term that only one story of the window has, less for common ones)."""
-    shared = mine.keys() & theirs.keys()
-    if not shared:
-        return 0.0
-    overlap = sum(mine[t] * rarity.get(t, 1.0) for t in shared)
-    return overlap / min(sum(mine.values()), sum(theirs.values()))
-
-
-def particulars(mine: dict[str, float], theirs: dict[str, float]) -> int:
-    return sum(1 for t in mine.keys() & theirs.keys() if t[0] in "en")
-
-
 @dataclass(frozen=True)
 class StoryMatch:
     story_id: int
@@ -165,37 +151,52 @@ class StoryMatch:
     similarity: float
 
 
+def weight(mine: dict[str, float]) -> float:
+    """An article's total term weight, stored with it (`Article.story_weight`)."""
+    return sum(mine.values())
+
+
 def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch | None:
-    """The story of the most similar article within `WINDOW` of `at`, if similar enough."""
+    """The story of the most similar article within `WINDOW` of `at`, if similar enough.
+
+    Reads only the index rows of `mine`'s own terms: which stored articles share which of
+    its terms is all the overlap needs, and a candidate's own total comes with it
+    (`Article.story_weight`), so no candidate's text is read or re-analysed."""
     if not mine:
         return None
     by_key = {term_key(t): t for t in mine}
     rows = session.execute(
-        select(StoryTerm.term_key, StoryTerm.article_id, StoryTerm.at, Article.story_id)
+        select(StoryTerm.term_key, StoryTerm.article_id, StoryTerm.at, Article.story_id,
+               Article.story_weight)
         .join(Article, Article.id == StoryTerm.article_id)
         .where(StoryTerm.term_key.in_(by_key), StoryTerm.at.between(at - WINDOW, at + WINDOW))
     ).all()
     holders: dict[str, set[int]] = defaultdict(set)
-    shared: dict[int, float] = defaultdict(float)
-    when: dict[int, datetime] = {}
-    for key, article_id, their_at, story_id in rows:
+    shared: dict[int, set[str]] = defaultdict(set)
+    candidates: dict[int, tuple[int, datetime, float]] = {}
+    for key, article_id, their_at, story_id, their_weight in rows:
         holders[by_key[key]].add(story_id)
-        shared[article_id] += mine[by_key[key]]
-        when[article_id] = their_at
+        shared[article_id].add(by_key[key])
+        candidates[article_id] = (story_id, their_at, their_weight or weight(mine))
     # A term found in k stories of the window counts 1 / (1 + ln k): it names the
     # subject rather than the event.
     rarity = {t: 1.0 / (1.0 + math.log(len(ids))) for t, ids in holders.items()}
 
+    def shared_weight(article_id: int) -> float:
+        return sum(mine[t] for t in shared[article_id])
+
     best: StoryMatch | None = None
-    for article_id in sorted(shared, key=lambda a: (-shared[a], a))[:CANDIDATES]:
-        candidate = session.get(Article, article_id)
-        theirs = terms(candidate.title, candidate.text or "")
-        if particulars(mine, theirs) < MIN_PARTICULARS:
+    mine_weight = weight(mine)
+    for article_id in sorted(shared, key=lambda a: (-shared_weight(a), a))[:CANDIDATES]:
+        common = shared[article_id]
+        if sum(1 for t in common if t[0] in "en") < MIN_PARTICULARS:
             continue
-        days = abs((at - when[article_id]).total_seconds()) / 86400
-        score = similarity(mine, theirs, rarity) * math.exp(-DECAY_PER_DAY * days)
+        story_id, their_at, their_weight = candidates[article_id]
+        days = abs((at - their_at).total_seconds()) / 86400
+        overlap = sum(mine[t] * rarity[t] for t in common)
+        score = overlap / min(mine_weight, their_weight) * math.exp(-DECAY_PER_DAY * days)
         if score >= THRESHOLD and (best is None or score > best.similarity):
-            best = StoryMatch(candidate.story_id, article_id, score)
+            best = StoryMatch(story_id, article_id, score)
     return best
 
 

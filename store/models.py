@@ -128,6 +128,9 @@ class Article(Base):
     # normalised text) or "near" (MinHash-LSH, crawler/neardup.py).
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     duplicate_kind: Mapped[str | None] = mapped_column(String(8))
+    # The total weight of the article's story terms (crawler/stories.py), so that a
+    # candidate story is scored from the term index alone, without re-reading its text.
+    story_weight: Mapped[float | None] = mapped_column(Float)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     story: Mapped[Story] = relationship(back_populates="articles")

@@ -39,6 +39,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('duplicate_kind', sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column('story_weight', sa.Float(), nullable=True))
 
     # (topic, story, channel) stays unique for story alerts (article_id NULL); a topic with
     # every_article gets one row per (topic, article, channel).
@@ -59,6 +60,7 @@ def downgrade() -> None:
         batch_op.drop_column('article_id')
 
     with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.drop_column('story_weight')
         batch_op.drop_column('duplicate_kind')
 
     op.drop_table('story_terms')
