@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import Stemmer
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from newswatch.store.db import insert_or_ignore
@@ -51,7 +51,10 @@ THRESHOLD = 0.25
 # more often the next launch, match or ruling. Similarity decays by e^(-DECAY * days).
 DECAY_PER_DAY = 0.5
 MIN_PARTICULARS = 2
-CANDIDATES = 8  # best candidates by shared terms that are scored in full
+CANDIDATES = 8  # best candidates by shared rare terms that are scored in full
+# A term carried by more stories than this in the window does not propose candidates
+# (it still counts, at its low rarity, in the score of candidates proposed otherwise).
+COMMON_STORIES = 50
 TOP_WORDS = 8  # the body's most frequent content words kept as terms
 WEIGHTS = {"e": 2.0, "n": 2.0, "w": 1.0}  # entity, figure (number), word
 
@@ -159,42 +162,70 @@ def weight(mine: dict[str, float]) -> float:
 def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch | None:
     """The story of the most similar article within `WINDOW` of `at`, if similar enough.
 
-    Reads only the index rows of `mine`'s own terms: which stored articles share which of
-    its terms is all the overlap needs, and a candidate's own total comes with it
-    (`Article.story_weight`), so no candidate's text is read or re-analysed."""
+    Reads the term index only, in three bounded steps, so the cost does not grow with
+    the number of articles in the window:
+    1. per term of `mine`, how many stories of the window carry it (aggregated by the
+       database) — this gives each term's rarity;
+    2. the articles sharing `mine`'s rarer terms (at most `COMMON_STORIES` holders each:
+       a term that common names the subject, not the event), ranked by shared weight;
+    3. for the best `CANDIDATES` of them, every term they share with `mine`, their
+       time and their stored total weight (`Article.story_weight`).
+    """
     if not mine:
         return None
     by_key = {term_key(t): t for t in mine}
-    rows = session.execute(
+    # Core rows, not ORM: these are plain tuples, many per lookup.
+    db = session.connection()
+    in_window = (StoryTerm.term_key.in_(by_key),
+                 StoryTerm.at.between(at - WINDOW, at + WINDOW))
+    stories_per_term = {
+        by_key[key]: count
+        for key, count in db.execute(
+            select(StoryTerm.term_key, func.count(distinct(Article.story_id)))
+            .join(Article, Article.id == StoryTerm.article_id)
+            .where(*in_window)
+            .group_by(StoryTerm.term_key)
+        )
+    }
+    if not stories_per_term:
+        return None
+    # A term found in k stories of the window counts 1 / (1 + ln k): it names the
+    # subject rather than the event.
+    rarity = {t: 1.0 / (1.0 + math.log(k)) for t, k in stories_per_term.items()}
+
+    rare = [key for key, t in by_key.items() if 0 < stories_per_term.get(t, 0) <= COMMON_STORIES]
+    ranked: dict[int, float] = defaultdict(float)
+    for key, article_id in db.execute(
+        select(StoryTerm.term_key, StoryTerm.article_id)
+        .where(StoryTerm.term_key.in_(rare), in_window[1])
+    ):
+        ranked[article_id] += mine[by_key[key]]
+    candidates = sorted(ranked, key=lambda a: (-ranked[a], a))[:CANDIDATES]
+    if not candidates:
+        return None
+
+    shared: dict[int, set[str]] = defaultdict(set)
+    details: dict[int, tuple[int, datetime, float | None]] = {}
+    for key, article_id, their_at, story_id, their_weight in db.execute(
         select(StoryTerm.term_key, StoryTerm.article_id, StoryTerm.at, Article.story_id,
                Article.story_weight)
         .join(Article, Article.id == StoryTerm.article_id)
-        .where(StoryTerm.term_key.in_(by_key), StoryTerm.at.between(at - WINDOW, at + WINDOW))
-    ).all()
-    holders: dict[str, set[int]] = defaultdict(set)
-    shared: dict[int, set[str]] = defaultdict(set)
-    candidates: dict[int, tuple[int, datetime, float]] = {}
-    for key, article_id, their_at, story_id, their_weight in rows:
-        holders[by_key[key]].add(story_id)
+        .where(StoryTerm.article_id.in_(candidates), *in_window)
+    ):
         shared[article_id].add(by_key[key])
-        candidates[article_id] = (story_id, their_at, their_weight or weight(mine))
-    # A term found in k stories of the window counts 1 / (1 + ln k): it names the
-    # subject rather than the event.
-    rarity = {t: 1.0 / (1.0 + math.log(len(ids))) for t, ids in holders.items()}
-
-    def shared_weight(article_id: int) -> float:
-        return sum(mine[t] for t in shared[article_id])
+        details[article_id] = (story_id, their_at, their_weight)
 
     best: StoryMatch | None = None
     mine_weight = weight(mine)
-    for article_id in sorted(shared, key=lambda a: (-shared_weight(a), a))[:CANDIDATES]:
+    for article_id in candidates:
         common = shared[article_id]
         if sum(1 for t in common if t[0] in "en") < MIN_PARTICULARS:
             continue
-        story_id, their_at, their_weight = candidates[article_id]
+        story_id, their_at, their_weight = details[article_id]
         days = abs((at - their_at).total_seconds()) / 86400
         overlap = sum(mine[t] * rarity[t] for t in common)
-        score = overlap / min(mine_weight, their_weight) * math.exp(-DECAY_PER_DAY * days)
+        score = overlap / min(mine_weight, their_weight or mine_weight)
+        score *= math.exp(-DECAY_PER_DAY * days)
         if score >= THRESHOLD and (best is None or score > best.similarity):
             best = StoryMatch(story_id, article_id, score)
     return best
