@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, send
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+CLAIM_BATCH = 20
+CLAIM_LEASE = timedelta(minutes=10)  # longer than a batch's sends, Apprise timeouts included
 
 
 def enqueue(session: Session, story_id: int, matches: list[TopicMatch]) -> None:
@@ -68,18 +70,39 @@ def drain(
     """Deliver every pending row that is due (all pending rows with `ignore_backoff`)."""
     now = now or datetime.now(timezone.utc)
     result = DrainResult()
-    with store.session() as session:
-        query = select(OutboxRow.id).where(OutboxRow.status == "pending")
-        if not ignore_backoff:
-            query = query.where(OutboxRow.next_attempt_at <= now)
-        due = session.scalars(query.order_by(OutboxRow.id)).all()
-
-    for row_id in due:
-        if _deliver(store, row_id, channels):
-            result.sent += 1
-        else:
-            result.failed += 1
+    while claimed := claim(store, now, ignore_backoff=ignore_backoff):
+        for row_id in claimed:
+            if _deliver(store, row_id, channels):
+                result.sent += 1
+            else:
+                result.failed += 1
+        if ignore_backoff:
+            break  # every pending row was claimed at once; retries wait for the next drain
     return result
+
+
+def claim(store: Store, now: datetime, *, ignore_backoff: bool = False) -> list[int]:
+    """Take due rows for this process, so that several notifiers (processes, machines) never
+    deliver one row twice; returns their ids, oldest first.
+
+    A claimed row's `next_attempt_at` moves `CLAIM_LEASE` ahead: no other notifier takes it
+    while it is delivered, `_deliver` then sets it to `sent` or to its backoff, and a row
+    whose notifier died mid-delivery is handed back when the lease ends. One statement:
+    on PostgreSQL `FOR UPDATE SKIP LOCKED` lets notifiers claim disjoint rows without
+    waiting for each other; SQLite runs it under its single write lock. With
+    `ignore_backoff` every pending row is claimed, in one batch."""
+    due = select(OutboxRow.id).where(OutboxRow.status == "pending")
+    if not ignore_backoff:
+        due = due.where(OutboxRow.next_attempt_at <= now).limit(CLAIM_BATCH)
+    due = due.order_by(OutboxRow.id).with_for_update(skip_locked=True)
+    with store.session() as session:
+        claimed = session.scalars(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=now + CLAIM_LEASE)
+            .returning(OutboxRow.id)
+        ).all()
+    return sorted(claimed)
 
 
 def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool:

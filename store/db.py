@@ -61,8 +61,9 @@ def insert_or_ignore(session: Session, table: Table, rows: list[dict]) -> int:
         insert = sqlite.insert(table).on_conflict_do_nothing()
     else:
         raise NotImplementedError(f"insert_or_ignore on {dialect}")
-    result = session.execute(insert, rows)
-    return result.rowcount
+    # Counted from RETURNING: a driver's rowcount after executemany is not reliable.
+    inserted = session.execute(insert.returning(*table.primary_key.columns), rows)
+    return len(inserted.all())
 
 
 def upgrade(engine: Engine) -> None:

@@ -1,0 +1,139 @@
+"""The store on SQLite and PostgreSQL: the same migrations, and writers in several
+processes at once (crawler workers adding the same article, notifiers draining one outbox)
+that never store an article twice nor send an alert twice.
+
+Every test here takes `database_url`, so it runs on the backend of the run
+(`NEWSWATCH_TEST_DATABASE=postgres` for PostgreSQL); the `postgres_url` ones run on
+PostgreSQL always.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, inspect, select
+
+from newswatch.alerts.delivery import build_channel, register_console
+from newswatch.alerts.matcher import Topic
+from newswatch.alerts.outbox import CLAIM_LEASE, claim, drain
+from newswatch.alerts.query import parse
+from newswatch.crawler.extract import Article
+from newswatch.crawler.ingest import Corpus
+from newswatch.store.db import open_store
+from newswatch.store.models import Article as StoredArticle
+from newswatch.store.models import ArticleURL, OutboxRow, Story
+
+WORKERS = 4
+
+ARTICLE = Article(
+    url="https://news.example/world/2026/11/seoul-approves-arms.html?utm_source=feed",
+    canonical_url="https://news.example/world/2026/11/seoul-approves-arms.html",
+    title="Seoul approves arms package for Ukraine",
+    text="South Korea approved its first package of arms for Ukraine on Monday, officials said.",
+    published=None,
+    language="en",
+    author=None,
+)
+TOPICS = (Topic("korea-arms", parse("South Korea Ukraine arms"), ("desk", "hook")),)
+
+
+def spawn(target, *args) -> list:
+    """Run `target(barrier, *args)` in WORKERS fresh processes that start their real work
+    at the same moment; returns their results."""
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier, results = manager.Barrier(WORKERS), manager.list()
+        workers = [context.Process(target=target, args=(barrier, results, *args)) for _ in range(WORKERS)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert [w.exitcode for w in workers] == [0] * WORKERS
+        return list(results)
+
+
+def add_article(barrier, results, url: str) -> None:
+    store = open_store(url, migrate=False)
+    corpus = Corpus(store, TOPICS)
+    barrier.wait()
+    results.append(corpus.add(ARTICLE, "wire", via=[ARTICLE.url]).outcome)
+    store.close()
+
+
+def drain_outbox(barrier, results, url: str, hook: str) -> None:
+    register_console()
+    store = open_store(url, migrate=False)
+    channels = {"hook": build_channel("hook", [hook])}
+    barrier.wait()
+    results.append(drain(store, channels).sent)
+    store.close()
+
+
+def test_migrations_build_the_models_schema(database_url):
+    store = open_store(database_url)
+    tables = set(inspect(store.engine).get_table_names())
+    store.close()
+    assert {"articles", "article_urls", "stories", "matches", "outbox", "sources"} <= tables
+
+
+def test_one_article_added_by_several_processes_at_once_is_stored_once(database_url):
+    open_store(database_url).close()
+
+    outcomes = spawn(add_article, database_url)
+
+    assert Counter(outcomes) == {"new": 1, "duplicate": WORKERS - 1}
+    store = open_store(database_url)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(StoredArticle)) == 1
+        assert session.scalar(select(func.count()).select_from(Story)) == 1
+        assert session.scalar(select(func.count()).select_from(ArticleURL)) == 1
+        assert sorted(session.scalars(select(OutboxRow.channel))) == ["desk", "hook"]
+    store.close()
+
+
+def outbox_rows(store, stories: int) -> None:
+    """`stories` articles on different stories, each with its alert for channel "hook"."""
+    corpus = Corpus(store, (Topic("korea-arms", TOPICS[0].query, ("hook",)),))
+    for i in range(stories):
+        url = f"https://news.example/world/{i}.html"
+        text = f"{ARTICLE.text} Report number {i}."
+        corpus.add(Article(url, url, f"{ARTICLE.title} ({i})", text, None, "en", None), "wire")
+
+
+def test_notifiers_in_several_processes_send_each_alert_once(database_url, webhook_server):
+    store = open_store(database_url)
+    outbox_rows(store, 40)
+
+    sent = spawn(drain_outbox, database_url, webhook_server.apprise_url())
+
+    assert sum(sent) == 40
+    assert len(webhook_server.posts) == 40
+    with store.session() as session:
+        assert set(session.scalars(select(OutboxRow.status))) == {"sent"}
+    store.close()
+
+
+def test_a_claim_is_handed_back_when_its_lease_ends(database_url, webhook_server):
+    store = open_store(database_url)
+    outbox_rows(store, 3)
+    now = datetime.now(timezone.utc)
+    channels = {"hook": build_channel("hook", [webhook_server.apprise_url()])}
+
+    # A notifier claims the rows, then dies before delivering them.
+    assert len(claim(store, now)) == 3
+    assert claim(store, now) == []
+    assert drain(store, channels, now=now).sent == 0
+
+    later = now + CLAIM_LEASE + timedelta(seconds=1)
+    assert drain(store, channels, now=later).sent == 3
+    assert len(webhook_server.posts) == 3
+    store.close()
+
+
+def test_postgres_url_is_a_fresh_migrated_database(postgres_url):
+    store = open_store(postgres_url, migrate=False)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(StoredArticle)) == 0
+        assert store.engine.dialect.name == "postgresql"
+    store.close()
