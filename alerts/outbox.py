@@ -17,7 +17,7 @@ send.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
@@ -54,6 +54,7 @@ def enqueue(session: Session, story_id: int, matches: list[TopicMatch]) -> None:
 class DrainResult:
     sent: int = 0
     failed: int = 0
+    latencies_s: list[float] = field(default_factory=list)  # queued → sent, per row sent
 
 
 def backoff(attempts: int) -> timedelta:
@@ -71,9 +72,10 @@ def drain(
     now = now or datetime.now(timezone.utc)
     result = DrainResult()
     while claimed := claim(store, now, ignore_backoff=ignore_backoff):
-        for row_id in claimed:
+        for row_id, created_at in claimed:
             if _deliver(store, row_id, channels):
                 result.sent += 1
+                result.latencies_s.append((datetime.now(timezone.utc) - created_at).total_seconds())
             else:
                 result.failed += 1
         if ignore_backoff:
@@ -81,9 +83,9 @@ def drain(
     return result
 
 
-def claim(store: Store, now: datetime, *, ignore_backoff: bool = False) -> list[int]:
+def claim(store: Store, now: datetime, *, ignore_backoff: bool = False) -> list[tuple[int, datetime]]:
     """Take due rows for this process, so that several notifiers (processes, machines) never
-    deliver one row twice; returns their ids, oldest first.
+    deliver one row twice; returns their (id, created_at), oldest first.
 
     A claimed row's `next_attempt_at` moves `CLAIM_LEASE` ahead: no other notifier takes it
     while it is delivered, `_deliver` then sets it to `sent` or to its backoff, and a row
@@ -96,13 +98,13 @@ def claim(store: Store, now: datetime, *, ignore_backoff: bool = False) -> list[
         due = due.where(OutboxRow.next_attempt_at <= now).limit(CLAIM_BATCH)
     due = due.order_by(OutboxRow.id).with_for_update(skip_locked=True)
     with store.session() as session:
-        claimed = session.scalars(
+        claimed = session.execute(
             update(OutboxRow)
             .where(OutboxRow.id.in_(due.scalar_subquery()))
             .values(next_attempt_at=now + CLAIM_LEASE)
-            .returning(OutboxRow.id)
+            .returning(OutboxRow.id, OutboxRow.created_at)
         ).all()
-    return sorted(claimed)
+    return sorted((row_id, created_at) for row_id, created_at in claimed)
 
 
 def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool:
@@ -113,7 +115,8 @@ def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool
         channel = channels.get(row.channel)
         if channel is None:
             # The config no longer has this channel: keep the row for when it returns.
-            log.warning("alert %d waits: channel %r is not configured", row.id, row.channel)
+            log.warning("alert %d waits: channel %r is not configured", row.id, row.channel,
+                        extra={"topic": row.topic, "channel": row.channel})
             return False
         items = story_items(session, row.story_id, row.topic)
         topic, delivered = row.topic, set(row.delivered)
@@ -137,12 +140,14 @@ def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool
             row.last_error = "not accepted by " + ", ".join(failed)
             row.next_attempt_at = datetime.now(timezone.utc) + backoff(row.attempts)
             log.warning("alert %d to %r (%s) will be retried: %s",
-                        row.id, row.channel, row.topic, row.last_error)
+                        row.id, row.channel, row.topic, row.last_error,
+                        extra={"topic": row.topic, "channel": row.channel})
             return False
         row.status = "sent"
         row.sent_at = datetime.now(timezone.utc)
         row.last_error = None
-        log.info("alert %d sent to %r (%s)", row.id, row.channel, row.topic)
+        log.info("alert %d sent to %r (%s)", row.id, row.channel, row.topic,
+                 extra={"topic": row.topic, "channel": row.channel})
         return True
 
 

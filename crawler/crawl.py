@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
@@ -66,6 +66,7 @@ class SourceRun:
     failed: int
     error: str | None
     duration_s: float
+    stats: dict = field(default_factory=dict, repr=False)  # Scrapy's stats of the run
 
 
 class Crawler:
@@ -85,12 +86,14 @@ class Crawler:
             failed=stats.get_value(FAILED, 0),
             error=crawler.spider.error if crawler.spider else None,
             duration_s=time.monotonic() - started,
+            stats=stats.get_stats(),
         )
         self._record(run)
         log.info(
             "source %s: %d new, %d duplicate, %d failed in %.1fs%s",
             run.source, run.new, run.duplicate, run.failed, run.duration_s,
             f" ({run.error})" if run.error else "",
+            extra={"source": run.source},
         )
         return run
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,9 @@ from newswatch.alerts.query import Document, QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, find_config, load_config, parse_duration
+from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
+from newswatch.jobs.logs import FORMATS as LOG_FORMATS
+from newswatch.jobs.logs import setup_logging
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, Match, OutboxRow, SourceState, Story
 
@@ -34,7 +38,7 @@ FETCH_LIMIT = 10 * 1024 * 1024
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     try:
         return args.handler(args)
     except ConfigError as exc:
@@ -44,21 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("scrapy", "twisted", "alembic", "apscheduler", "trafilatura", "htmldate",
-                  "charset_normalizer", "filelock", "urllib3", "apprise"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newswatch", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="config file (default: $NEWSWATCH_CONFIG or ./newswatch.yaml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=os.environ.get(LOG_FORMAT_ENV) or "text",
+                        help=f"log lines for people, or JSON lines (default: ${LOG_FORMAT_ENV} or text)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, handler, help):
@@ -66,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         # Accept --config after the command too (`newswatch run --config x.yaml`).
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--log-format", choices=LOG_FORMATS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return sub
 
     sub = command("init", cmd_init, "write a commented starter newswatch.yaml")

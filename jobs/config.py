@@ -134,8 +134,24 @@ class TopicModel(_Model):
     notify: list[str] = Field(default_factory=list)
 
 
+def _retention(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 90d, as a string")
+    age = parse_duration(value)
+    if age < timedelta(days=1):
+        raise ValueError("retention must be at least 1d")
+    return age
+
+
+class MetricsModel(_Model):
+    port: Annotated[int, Field(ge=1, le=65535)]
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
+    metrics: MetricsModel | None = None
+    retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
     channels: dict[Slug, list[str]] = Field(default_factory=dict)
@@ -152,6 +168,8 @@ class Config:
     schedules: Mapping[str, Schedule]  # source name -> schedule
     topics: tuple[Topic, ...]
     channels: Mapping[str, Channel]
+    metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
+    retention: timedelta | None = None  # article bodies older than this are deleted
 
 
 def find_config(path: str | Path | None) -> Path:
@@ -241,6 +259,8 @@ def _build(file: Path, model: ConfigModel) -> Config:
         schedules={s.name: s.every for s in model.sources},
         topics=tuple(topics),
         channels=channels,
+        metrics=model.metrics,
+        retention=model.retention,
     )
 
 

@@ -15,17 +15,26 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from newswatch.alerts.delivery import register_console
 from newswatch.alerts.outbox import DrainResult, drain
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.ingest import Corpus
+from newswatch.crawler.sources import Source
 from newswatch.jobs.config import Config, Schedule
+from newswatch.jobs.metrics import Metrics, MetricsServer
+from newswatch.jobs.retention import forget_bodies
 from newswatch.store.db import Store, open_store
 
 log = logging.getLogger(__name__)
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DRAIN_EVERY_S = 5
+# On SIGTERM, how long crawls in flight get to stop, and then a delivery in flight to be
+# recorded; past it the process exits anyway (an unrecorded page is fetched again next
+# time, an unsent claimed alert is handed back when its claim lease ends).
+STOP_TIMEOUT_S = 8  # under docker stop's default 10 s grace
 
 
 def run_on_reactor(main: Callable[[], Awaitable[int]]) -> int:
@@ -64,17 +73,42 @@ class App:
         self.corpus = Corpus(self.store, config.topics)
         self.crawler = Crawler(CrawlContext(self.corpus, self.executor))
         self._delivering = asyncio.Lock()
+        self.metrics = Metrics(self.store)
 
     async def crawl(self, names: Iterable[str] | None = None) -> list[SourceRun]:
         wanted = set(names) if names is not None else None
         sources = [s for s in self.config.sources if wanted is None or s.name in wanted]
-        return list(await asyncio.gather(*(self.crawler.crawl(s) for s in sources)))
+        return list(await asyncio.gather(*(self.crawl_source(s) for s in sources)))
+
+    async def crawl_source(self, source: Source) -> SourceRun:
+        run = await self.crawler.crawl(source)
+        self.metrics.observe_run(run)
+        return run
 
     async def deliver(self, ignore_backoff: bool = False) -> DrainResult:
         async with self._delivering:
-            return await asyncio.to_thread(
+            result = await asyncio.to_thread(
                 drain, self.store, self.config.channels, ignore_backoff=ignore_backoff
             )
+        self.metrics.observe_drain(result)
+        return result
+
+    async def retain(self) -> int:
+        return await asyncio.to_thread(forget_bodies, self.store, self.config.retention)
+
+    def healthy(self, loop: asyncio.AbstractEventLoop) -> str | None:
+        """None if the event loop turns and the database answers, else the problem (called
+        from the metrics server's thread)."""
+        try:
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(timeout=5)
+        except (TimeoutError, RuntimeError) as exc:
+            return f"event loop not responding ({type(exc).__name__})"
+        try:
+            with self.store.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as exc:
+            return f"database: {type(exc).__name__}"
+        return None
 
     async def once(self) -> int:
         """One crawl of every source, then every pending alert is tried (backoff or not:
@@ -104,7 +138,7 @@ class App:
         now = datetime.now(timezone.utc)
         for source in self.config.sources:
             scheduler.add_job(
-                self.crawler.crawl, trigger(self.config.schedules[source.name]), args=[source],
+                self.crawl_source, trigger(self.config.schedules[source.name]), args=[source],
                 id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
                 misfire_grace_time=None,
             )
@@ -112,16 +146,31 @@ class App:
             self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
             max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
         )
+        if self.config.retention:
+            scheduler.add_job(
+                self.retain, CronTrigger(hour=3, minute=30, jitter=1800), id="retention",
+                max_instances=1, coalesce=True, misfire_grace_time=None,
+            )
+        server = None
+        if self.config.metrics:
+            server = MetricsServer(self.metrics, self.config.metrics.host, self.config.metrics.port,
+                                   lambda: self.healthy(loop)).start()
         scheduler.start()
         log.info("newswatch running: %d sources, %d topics; SIGTERM or Ctrl-C stops it",
                  len(self.config.sources), len(self.config.topics))
         await stop.wait()
 
         log.info("stopping")
-        scheduler.shutdown(wait=False)
-        await self.crawler.stop()
-        async with self._delivering:  # let a send in flight be recorded
-            pass
+        scheduler.shutdown(wait=False)  # no new work
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await self.crawler.stop()
+                async with self._delivering:  # let a send in flight be recorded
+                    pass
+        except TimeoutError:
+            log.warning("work still in flight after %ds; exiting anyway", STOP_TIMEOUT_S)
+        if server:
+            server.stop()
         return 0
 
     def close(self) -> None:
