@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "validate the config and the channel URLs")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
+    sub.add_argument("--role", choices=["all", "scheduler", "crawler", "notifier"], default="all",
+                     help="all (default): everything in this process; scheduler: put due sources on "
+                          "Redis (one only); crawler: crawl them (any number); notifier: deliver alerts")
     sub = command("crawl", cmd_crawl, "crawl the named sources now")
     sub.add_argument("names", nargs="+", metavar="NAME")
     sub = command("extract", cmd_extract, "print the article extracted from files or URLs")
@@ -125,11 +128,14 @@ def cmd_run(args) -> int:
     from newswatch.jobs.daemon import App, run_on_reactor
 
     config = load_config(args.config)
+    if args.role in ("scheduler", "crawler") and not config.redis:
+        raise ConfigError(config.path, [("redis", f"required for --role {args.role} "
+                                                  "(e.g. redis: redis://127.0.0.1:6379/0)")])
 
     async def main() -> int:
         app = App(config)
         try:
-            return await (app.once() if args.once else app.serve())
+            return await (app.once() if args.once else app.serve(args.role))
         finally:
             app.close()
 

@@ -150,6 +150,7 @@ class MetricsModel(_Model):
 
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
+    redis: str | None = None  # redis://host:6379/0, for `run --role scheduler|crawler`
     metrics: MetricsModel | None = None
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
@@ -168,6 +169,7 @@ class Config:
     schedules: Mapping[str, Schedule]  # source name -> schedule
     topics: tuple[Topic, ...]
     channels: Mapping[str, Channel]
+    redis: str | None = None  # the crawl queue shared by crawler workers
     metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
     retention: timedelta | None = None  # article bodies older than this are deleted
 
@@ -259,6 +261,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         schedules={s.name: s.every for s in model.sources},
         topics=tuple(topics),
         channels=channels,
+        redis=model.redis,
         metrics=model.metrics,
         retention=model.retention,
     )

@@ -15,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
+import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.delivery import register_console
 from newswatch.alerts.outbox import DrainResult, drain
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
+from newswatch.crawler.distributed import Worker, mark_due
 from newswatch.crawler.ingest import Corpus
 from newswatch.crawler.sources import Source
 from newswatch.jobs.config import Config, Schedule
@@ -74,6 +76,7 @@ class App:
         self.crawler = Crawler(CrawlContext(self.corpus, self.executor))
         self._delivering = asyncio.Lock()
         self.metrics = Metrics(self.store)
+        self.redis = redis.Redis.from_url(config.redis) if config.redis else None
 
     async def crawl(self, names: Iterable[str] | None = None) -> list[SourceRun]:
         wanted = set(names) if names is not None else None
@@ -92,6 +95,9 @@ class App:
             )
         self.metrics.observe_drain(result)
         return result
+
+    async def mark_due(self, source: Source) -> None:
+        await asyncio.to_thread(mark_due, self.redis, source)
 
     async def retain(self) -> int:
         return await asyncio.to_thread(forget_bodies, self.store, self.config.retention)
@@ -117,8 +123,12 @@ class App:
         await self.deliver(ignore_backoff=True)
         return 0
 
-    async def serve(self) -> int:
-        """Run until SIGTERM or SIGINT, then stop cleanly and return 0."""
+    async def serve(self, role: str = "all") -> int:
+        """Run until SIGTERM or SIGINT, then stop cleanly and return 0.
+
+        `role` is this process's part of the work: `all` of it; or, with Redis between
+        processes, the `scheduler` (exactly one: APScheduler cannot share its job store),
+        `crawler` workers or `notifier`s (any number)."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
@@ -136,17 +146,26 @@ class App:
 
         scheduler = AsyncIOScheduler(event_loop=loop)
         now = datetime.now(timezone.utc)
-        for source in self.config.sources:
+        if role in ("all", "scheduler"):
+            # Alone, the job is the crawl; with workers, it puts the source on Redis.
+            job = self.crawl_source if role == "all" else self.mark_due
+            for source in self.config.sources:
+                scheduler.add_job(
+                    job, trigger(self.config.schedules[source.name]), args=[source],
+                    id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
+                    misfire_grace_time=None,
+                )
+        if role in ("all", "notifier"):
             scheduler.add_job(
-                self.crawl_source, trigger(self.config.schedules[source.name]), args=[source],
-                id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
-                misfire_grace_time=None,
+                self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
+                max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
             )
-        scheduler.add_job(
-            self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
-            max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
-        )
-        if self.config.retention:
+        worker = None
+        if role == "crawler":
+            worker = Worker(self.crawler.context, self.config.redis)
+            crawling = asyncio.ensure_future(worker.run(self.config.sources))
+            crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
+        if self.config.retention and role in ("all", "scheduler"):
             scheduler.add_job(
                 self.retain, CronTrigger(hour=3, minute=30, jitter=1800), id="retention",
                 max_instances=1, coalesce=True, misfire_grace_time=None,
@@ -156,21 +175,23 @@ class App:
             server = MetricsServer(self.metrics, self.config.metrics.host, self.config.metrics.port,
                                    lambda: self.healthy(loop)).start()
         scheduler.start()
-        log.info("newswatch running: %d sources, %d topics; SIGTERM or Ctrl-C stops it",
-                 len(self.config.sources), len(self.config.topics))
+        log.info("newswatch running (%s): %d sources, %d topics; SIGTERM or Ctrl-C stops it",
+                 role, len(self.config.sources), len(self.config.topics))
         await stop.wait()
 
         log.info("stopping")
         scheduler.shutdown(wait=False)  # no new work
         try:
             async with asyncio.timeout(STOP_TIMEOUT_S):
-                await self.crawler.stop()
+                await (worker or self.crawler).stop()
                 async with self._delivering:  # let a send in flight be recorded
                     pass
         except TimeoutError:
             log.warning("work still in flight after %ds; exiting anyway", STOP_TIMEOUT_S)
         if server:
             server.stop()
+        if worker and crawling.done() and crawling.exception():
+            raise crawling.exception()
         return 0
 
     def close(self) -> None:

@@ -52,14 +52,14 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"{self.server}/{database}"
 
-    def create(self) -> str:
-        """A fresh, migrated database; returns its name."""
-        if not self._made_template:
+    def create(self, template: str | None = None) -> str:
+        """A fresh database, migrated (or a copy of `template`); returns its name."""
+        if template is None and not self._made_template:
             self._execute(f'CREATE DATABASE "{self.template}"')
             self._made_template = True
             open_store(self.url(self.template)).close()
         name = f"nw_test_{uuid.uuid4().hex[:12]}"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"')
         return name
 
     def drop(self, database: str) -> None:

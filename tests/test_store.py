@@ -137,3 +137,17 @@ def test_postgres_url_is_a_fresh_migrated_database(postgres_url):
         assert session.scalar(select(func.count()).select_from(StoredArticle)) == 0
         assert store.engine.dialect.name == "postgresql"
     store.close()
+
+
+def first_start(barrier, results, url: str) -> None:
+    barrier.wait()
+    open_store(url).close()
+    results.append("ok")
+
+
+def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(postgres_server):
+    name = postgres_server.create(template="template1")  # empty: no schema yet
+    try:
+        assert spawn(first_start, postgres_server.url(name)) == ["ok"] * WORKERS
+    finally:
+        postgres_server.drop(name)

@@ -1,0 +1,92 @@
+"""`newswatch run --role`: one scheduler, two crawler workers and two notifiers, each a
+real process, sharing PostgreSQL (or SQLite) and Redis, crawl a site of 200 articles:
+every article is stored once, every alert is sent once, and a crawler worker killed
+mid-run loses nothing."""
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+from collections import Counter
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from bigsite import KOREA_QUERY, big_site
+from mailservers import wait_for
+from newswatch.store.db import open_store
+from newswatch.store.models import Article
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+REDIS = "redis://127.0.0.1:6379"
+ARTICLES = 200
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database of its own for this test, emptied before and after."""
+    url = f"{REDIS}/{random.randint(1, 15)}"
+    server = redis.Redis.from_url(url)
+    try:
+        server.ping()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"no Redis server answers at {REDIS}: {exc}")
+    server.flushdb()
+    yield url
+    server.flushdb()
+    server.close()
+
+
+def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_url):
+    site, korea = big_site(ARTICLES, delay=0.2)
+    newswatch.write_config({
+        "redis": redis_url,
+        "sources": [{"name": "bignews", "feed": site.feed_url, "every": "3s"}],
+        "topics": [{"name": "korea-arms", "query": KOREA_QUERY, "notify": ["hook"]}],
+        "channels": {"hook": [webhook_server.apprise_url()]},
+    })
+    store = open_store(newswatch.database_url)
+
+    def stored() -> int:
+        with store.session() as session:
+            return session.scalar(select(func.count()).select_from(Article))
+
+    roles = ["crawler", "crawler", "notifier", "notifier", "scheduler"]
+    logs = [newswatch.workdir / f"{i}-{role}.log" for i, role in enumerate(roles)]
+    processes = [  # logs to files: 200 articles' log lines would fill a pipe
+        subprocess.Popen(newswatch.command("run", "--role", role), cwd=newswatch.workdir,
+                         env=newswatch.env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        for role, log in zip(roles, logs)
+    ]
+    try:
+        wait_for(lambda: stored() >= ARTICLES // 4, timeout=90)
+        killed = processes[0]
+        killed.kill()  # kill -9 a crawler worker in the middle of the run
+        killed.wait()
+        assert stored() < ARTICLES, "the crawl ended before the worker was killed"
+
+        wait_for(lambda: stored() == ARTICLES and len(webhook_server.posts) >= len(korea), timeout=120)
+        for process in processes[1:]:
+            process.send_signal(signal.SIGTERM)
+        for process in processes[1:]:
+            process.wait(timeout=30)
+        assert [p.returncode for p in processes[1:]] == [0] * 4, [log.read_text()[-2000:] for log in logs]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        site.stop()
+
+    with store.session() as session:
+        urls = session.scalars(select(Article.url)).all()
+    store.close()
+    assert len(urls) == len(set(urls)) == ARTICLES  # every article stored once
+    alerted = Counter(path for _p, _h, payload in webhook_server.posts
+                      for path in korea if path in payload.get("message", ""))
+    assert alerted == Counter(korea)  # every alert sent once
+    assert len(webhook_server.posts) == len(korea)
+    # Both workers crawled: the killed one before it died, the other to the end.
+    assert " new " in logs[0].read_text() and " new " in logs[1].read_text()
