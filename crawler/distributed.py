@@ -118,3 +118,8 @@ class Worker:
 
     async def stop(self) -> None:
         await self.runner.stop()
+
+    def stats(self) -> dict[str, dict]:
+        """Each source's Scrapy stats since the worker started (a copy)."""
+        return {crawler.spider.source.name: dict(crawler.stats.get_stats())
+                for crawler in self.runner.crawlers if crawler.spider is not None}

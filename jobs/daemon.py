@@ -165,6 +165,14 @@ class App:
             worker = Worker(self.crawler.context, self.config.redis)
             crawling = asyncio.ensure_future(worker.run(self.config.sources))
             crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
+            counted: dict[str, dict] = {}
+
+            async def count_worker() -> None:  # on the loop: the stats change there
+                for source, stats in worker.stats().items():
+                    self.metrics.observe_crawl(source, stats, counted.get(source))
+                    counted[source] = stats
+
+            scheduler.add_job(count_worker, IntervalTrigger(seconds=DRAIN_EVERY_S), id="worker-metrics")
         if self.config.retention and role in ("all", "scheduler"):
             scheduler.add_job(
                 self.retain, CronTrigger(hour=3, minute=30, jitter=1800), id="retention",
@@ -180,7 +188,7 @@ class App:
         await stop.wait()
 
         log.info("stopping")
-        scheduler.shutdown(wait=False)  # no new work
+        scheduler.pause()  # no new work; the jobs running now finish below
         try:
             async with asyncio.timeout(STOP_TIMEOUT_S):
                 await (worker or self.crawler).stop()
@@ -188,6 +196,7 @@ class App:
                     pass
         except TimeoutError:
             log.warning("work still in flight after %ds; exiting anyway", STOP_TIMEOUT_S)
+        scheduler.shutdown(wait=False)  # cancels what is still running
         if server:
             server.stop()
         if worker and crawling.done() and crawling.exception():

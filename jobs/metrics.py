@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -26,6 +26,8 @@ from sqlalchemy import func, select
 
 from newswatch.alerts.outbox import DrainResult
 from newswatch.crawler.crawl import SourceRun
+from newswatch.crawler.pipelines import DUPLICATE, NEW
+from newswatch.crawler.spiders.base import FAILED
 from newswatch.store.db import Store
 from newswatch.store.models import Match, OutboxRow
 
@@ -60,13 +62,25 @@ class Metrics:
         r.register(_StoreCollector(store))
 
     def observe_run(self, run: SourceRun) -> None:
-        self.pages_fetched.labels(run.source).inc(run.stats.get("downloader/response_count", 0))
-        for outcome, count in (("new", run.new), ("duplicate", run.duplicate), ("failed", run.failed)):
-            self.articles.labels(run.source, outcome).inc(count)
-        for kind, count in fetch_errors(run.stats).items():
-            self.fetch_errors.labels(run.source, kind).inc(count)
+        self.observe_crawl(run.source, run.stats)
         if run.error is None:
             self.last_success.labels(run.source).set(time.time())
+
+    def observe_crawl(self, source: str, stats: Mapping, before: Mapping | None = None) -> None:
+        """Count a crawl's Scrapy `stats`; `before`: the same crawl's stats when last counted
+        (a crawler worker's spiders stay open, so their stats are counted as they grow)."""
+        before = before or {}
+
+        def grown(key: str) -> int:
+            return stats.get(key, 0) - before.get(key, 0)
+
+        self.pages_fetched.labels(source).inc(grown("downloader/response_count"))
+        for outcome, key in (("new", NEW), ("duplicate", DUPLICATE), ("failed", FAILED)):
+            self.articles.labels(source, outcome).inc(grown(key))
+        earlier = fetch_errors(before)
+        for kind, count in fetch_errors(stats).items():
+            if count > earlier.get(kind, 0):
+                self.fetch_errors.labels(source, kind).inc(count - earlier.get(kind, 0))
 
     def observe_drain(self, result: DrainResult) -> None:
         self.alerts.labels("sent").inc(result.sent)

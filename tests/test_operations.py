@@ -23,6 +23,7 @@ from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Corpus
 from newswatch.jobs.config import ConfigError, load_config
 from newswatch.jobs.daemon import STOP_TIMEOUT_S
+from newswatch.jobs.metrics import Metrics
 from newswatch.jobs.retention import forget_bodies
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
@@ -205,3 +206,24 @@ def test_retention_config(tmp_path, value, problem):
     else:
         with pytest.raises(ConfigError, match=problem):
             load_config(file)
+
+
+def test_a_workers_growing_stats_are_counted_once(database_url):
+    # A crawler worker's spiders stay open: their stats are counted as they grow.
+    store = open_store(database_url)
+    metrics = Metrics(store)
+    first = {"downloader/response_count": 5, "newswatch/new": 3,
+             "downloader/exception_type_count/twisted.internet.error.TimeoutError": 1}
+    later = {**first, "downloader/response_count": 9, "newswatch/new": 6, "newswatch/duplicate": 1,
+             "downloader/response_status_count/200": 8, "downloader/response_status_count/503": 1}
+    metrics.observe_crawl("wire", first)
+    metrics.observe_crawl("wire", later, before=first)
+    figures = samples(metrics.exposition().decode())
+    store.close()
+    source = (("source", "wire"),)
+    assert figures[("newswatch_pages_fetched_total", source)] == 9
+    assert figures[("newswatch_articles_total", (("outcome", "new"), *source))] == 6
+    assert figures[("newswatch_articles_total", (("outcome", "duplicate"), *source))] == 1
+    assert figures[("newswatch_fetch_errors_total", (("kind", "TimeoutError"), *source))] == 1
+    assert figures[("newswatch_fetch_errors_total", (("kind", "http_503"), *source))] == 1
+    assert ("newswatch_fetch_errors_total", (("kind", "http_200"), *source)) not in figures
