@@ -13,6 +13,14 @@ values such as ``?+X-Api-Key=...`` in clear), it installs a filter on the ``appr
 and ``urllib3.connectionpool`` loggers that rewrites any known secret to ``****`` before
 a handler sees the record. The secrets of every endpoint built here are known to it.
 
+Apprise reports a send as success or failure only: a plugin's HTTP status and headers
+never reach the caller (``NotifyBase.send`` returns a bool; the result object carries
+log lines). To honour a service's ``429 Too Many Requests`` + ``Retry-After``, `deliver`
+observes the HTTP responses of the ``requests`` calls made for it, through a
+``requests`` response hook that every Session gets; the hook records into a context
+variable, which Apprise copies into its worker threads, so it sees only the responses of
+the send in progress and costs nothing elsewhere.
+
 `register_console()` adds the built-in ``console://`` scheme (DESIGN.md, "Configuration")
 through Apprise's custom-notification decorator; `build_channel`, `mask_url` and `send`
 call it themselves, so a config can use ``console://`` before the daemon starts.
@@ -20,33 +28,44 @@ call it themselves, so a config can use ``console://`` before the daemon starts.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import datetime as dt
 import hashlib
 import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from html import escape as html_escape
 from typing import Any
 from urllib.parse import unquote
+
+import requests.sessions
 
 from apprise import Apprise, AppriseAsset, NotifyFormat
 from apprise.decorators import notify as apprise_notify
 from apprise.manager_plugins import NotificationManager
 
-from newswatch.alerts.render import FORMATS, Message, markdown_escape
+from newswatch.alerts.render import FORMATS, MAX_BODY_CHARS, TITLE_MAX_CHARS, Message, markdown_escape
 
 __all__ = [
     "CONSOLE_SCHEME",
     "Channel",
     "ChannelURLError",
     "Endpoint",
+    "Outcome",
+    "QuietHours",
     "build_channel",
+    "deliver",
     "endpoint_for",
     "mask_url",
+    "parse_retry_after",
     "register_console",
     "send",
+    "tagged_urls",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,6 +108,9 @@ class Endpoint:
     url: str
     masked: str
     format: str  # body format this endpoint takes best: "text" | "markdown" | "html"
+    # The longest body the service takes (Apprise's body_maxlen, less the title where
+    # the service blends it into the body, less room for Apprise's own conversion).
+    max_chars: int = MAX_BODY_CHARS
 
     def __repr__(self) -> str:
         # The dataclass repr would print `url`; tracebacks and debuggers show reprs.
@@ -96,11 +118,48 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class QuietHours:
+    """A daily span of local wall-clock time, ``22:00-07:00``, that may wrap midnight."""
+
+    start: dt.time
+    end: dt.time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "")
+        if not match:
+            raise ValueError(f"{text!r} is not a span such as 22:00-07:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        try:
+            start, end = dt.time(h1, m1), dt.time(h2, m2)
+        except ValueError:
+            raise ValueError(f"{text!r}: hours are 00-23, minutes 00-59") from None
+        if start == end:
+            raise ValueError(f"{text!r}: start and end are the same time")
+        return cls(start, end)
+
+    def __contains__(self, moment: dt.time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end  # wraps midnight
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
 class Channel:
-    """A named list of endpoints; an alert goes to each of them."""
+    """A named list of endpoints, an alert goes to each of them; and its rules: at most
+    `max_per_hour` messages an hour, none during `quiet` hours (local time in `timezone`)."""
 
     name: str
     endpoints: tuple[Endpoint, ...]
+    max_per_hour: int | None = None
+    quiet: QuietHours | None = None
+    timezone: dt.tzinfo = dt.timezone.utc
+
+    def is_quiet(self, now: dt.datetime) -> bool:
+        return self.quiet is not None and now.astimezone(self.timezone).time() in self.quiet
 
 
 # --------------------------------------------------------------------------- redaction
@@ -348,6 +407,21 @@ def _format_of(plugin: Any) -> str:
     return value if value in FORMATS else "text"
 
 
+#: Share of a plugin's body_maxlen that a rendered body may use: Apprise converts the
+#: body to the service's dialect (Slack's "&" becomes "&amp;"), which can lengthen it.
+BODY_ROOM = 0.8
+#: The smallest limit a body is cut to, whatever a plugin declares (SMS plugins declare
+#: 160; Apprise splits or truncates below this itself, by its ?overflow= setting).
+MIN_BODY_CHARS = 1_000
+
+
+def _max_chars(plugin: Any) -> int:
+    limit = getattr(plugin, "body_maxlen", 0) or MAX_BODY_CHARS
+    if getattr(plugin, "title_maxlen", 1) <= 0:
+        limit -= TITLE_MAX_CHARS + 2  # the title is blended into the body
+    return max(MIN_BODY_CHARS, min(MAX_BODY_CHARS, int(limit * BODY_ROOM)))
+
+
 def _key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
@@ -373,7 +447,8 @@ def endpoint_for(url: str) -> Endpoint:
     masked = _privacy_url(plugin)
     # From now on the secrets of this URL are redacted from every Apprise log line.
     _REDACTOR.add(_secret_parts(url, plugin))
-    return Endpoint(key=_key(url), url=url, masked=masked, format=_format_of(plugin))
+    return Endpoint(key=_key(url), url=url, masked=masked, format=_format_of(plugin),
+                    max_chars=_max_chars(plugin))
 
 
 def build_channel(name: str, urls: Sequence[str]) -> Channel:
@@ -404,6 +479,31 @@ def build_channel(name: str, urls: Sequence[str]) -> Channel:
     return Channel(name=name, endpoints=tuple(endpoints))
 
 
+def tagged_urls(pool: Sequence[tuple[str, Sequence[str]]], tags: Sequence[Any]) -> list[str]:
+    """The URLs of `pool` (``(url, tags)`` pairs) that Apprise selects for `tags`, in
+    pool order. Apprise's tag logic: the entries of `tags` are alternatives (any of
+    them), an entry that is itself a list needs all of its tags.
+
+    Raises ChannelURLError (with the pool index) for a URL Apprise cannot load.
+    """
+    register_console()
+    notifier = Apprise(asset=_ASSET)
+    urls: dict[int, str] = {}
+    for index, (url, url_tags) in enumerate(pool):
+        with _REDACTOR.temporarily(_all_parts(url)):
+            try:
+                plugin = Apprise.instantiate(url, asset=_ASSET, tag=list(url_tags))
+            except Exception:  # Apprise converts most errors to None; be sure
+                plugin = None
+        if plugin is None:
+            masked = _fallback_mask(url)
+            raise ChannelURLError(f"{masked}: Apprise cannot load it", masked=masked, index=index)
+        notifier.add(plugin)
+        urls[id(plugin)] = url
+    wanted = [tuple(t) if isinstance(t, (list, tuple)) else t for t in tags]
+    return [urls[id(p)] for p in notifier.find(tag=wanted, match_always=False)]
+
+
 # --------------------------------------------------------------------------- send
 
 
@@ -419,15 +519,99 @@ def _title_for(plugin: Any, message: Message) -> str:
     return markdown_escape(message.title)
 
 
-def send(endpoint: Endpoint, message: Message) -> bool:
-    """Deliver `message` to this one endpoint; True only when Apprise reports success.
+@dataclass(frozen=True)
+class Outcome:
+    """What one send came to: accepted or not, why not, and how long the service asked
+    us to wait (``Retry-After`` of a 429 or 503 answer), in seconds."""
+
+    ok: bool
+    reason: str = ""
+    retry_after: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+# --------------------------------------------------------------------------- responses
+
+# (status, Retry-After header) of every HTTP response received during the current
+# `deliver`; None outside of one.
+_responses: contextvars.ContextVar[list[tuple[int, str | None]] | None] = contextvars.ContextVar(
+    "newswatch_http_responses", default=None)
+
+#: A Retry-After longer than this is capped (a misconfigured service must not park an
+#: alert for days; the outbox's maximum age decides when to give up).
+RETRY_AFTER_MAX_S = 6 * 3600.0
+
+
+def _observe_response(response: Any, *args: Any, **kwargs: Any) -> None:
+    seen = _responses.get()
+    if seen is not None:
+        seen.append((response.status_code, response.headers.get("Retry-After")))
+
+
+def _install_response_hook() -> None:
+    """Give every new ``requests`` Session the `_observe_response` hook (idempotent).
+
+    ``requests.request()``, which Apprise's plugins call, builds a Session per call
+    with ``hooks=default_hooks()``; wrapping that function adds one response hook.
+    """
+    current = requests.sessions.default_hooks
+    if getattr(current, "newswatch", False):
+        return
+
+    def default_hooks() -> dict[str, list[Any]]:
+        hooks = current()
+        hooks.setdefault("response", []).append(_observe_response)
+        return hooks
+
+    default_hooks.newswatch = True  # type: ignore[attr-defined]
+    requests.sessions.default_hooks = default_hooks
+
+
+_install_response_hook()
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
+
+
+def _retry_after(responses: list[tuple[int, str | None]]) -> float | None:
+    waits = [parse_retry_after(header) for status, header in responses if status in (429, 503)]
+    waits = [w for w in waits if w is not None]
+    if waits:
+        return max(waits)
+    if any(status == 429 for status, _ in responses):
+        return 0.0  # rate limited without a hint: the caller's backoff decides
+    return None
+
+
+# --------------------------------------------------------------------------- send
+
+
+def deliver(endpoint: Endpoint, message: Message) -> Outcome:
+    """Deliver `message` to this one endpoint; `ok` only when Apprise reports success.
 
     One Apprise notify, with ``body_format=message.format`` (Apprise converts to what
-    the service takes). Never raises for a delivery failure: it returns False and logs
-    one warning naming the masked URL and Apprise's reason.
+    the service takes). Never raises for a delivery failure: it returns a failed
+    Outcome (with the service's Retry-After, if it sent one) and logs one warning naming
+    the masked URL and Apprise's reason.
     """
     reason = ""
     ok = False
+    responses: list[tuple[int, str | None]] = []
     plugin, complaints = _load(endpoint.url)
     if plugin is None:
         reason = "Apprise cannot load the URL" + (f" ({'; '.join(complaints)})" if complaints else "")
@@ -438,6 +622,7 @@ def send(endpoint: Endpoint, message: Message) -> bool:
             secrets = _secret_parts(endpoint.url, plugin)
         except Exception:
             secrets = _all_parts(endpoint.url)
+        token = _responses.set(responses)
         with _REDACTOR.temporarily(secrets):
             try:
                 notifier = Apprise(asset=_ASSET)
@@ -455,7 +640,18 @@ def send(endpoint: Endpoint, message: Message) -> bool:
                     reason = reason or f"Apprise reported {getattr(result, 'status', 'failure')}"
             except Exception as exc:  # a plugin bug must not take the notifier down
                 reason = f"{type(exc).__name__}: {exc}"
+            finally:
+                _responses.reset(token)
             reason = _REDACTOR.redact(reason)
-    if not ok:
-        log.warning("delivery to %s failed: %s", endpoint.masked or MASK, reason or "unknown error")
-    return ok
+    if ok:
+        return Outcome(True)
+    retry_after = _retry_after(responses)
+    if retry_after:
+        reason = f"{reason} (asked to retry after {retry_after:.0f}s)"
+    log.warning("delivery to %s failed: %s", endpoint.masked or MASK, reason or "unknown error")
+    return Outcome(False, reason or "unknown error", retry_after)
+
+
+def send(endpoint: Endpoint, message: Message) -> bool:
+    """`deliver`, as a bool."""
+    return deliver(endpoint, message).ok

@@ -1,49 +1,94 @@
 """The outbox: alerts written with the article that caused them, delivered later.
 
 `enqueue` runs inside the ingest transaction, so a stored match always has its outbox rows
-and a crash cannot separate them. Rows are unique per (topic, story, channel): a story
-alerts a channel once, however many of its articles arrive and however often the process
-restarts.
+and a crash cannot separate them. Rows are unique per (topic, story, channel), enforced by
+a unique constraint: a story alerts a channel once, however many of its articles arrive,
+however often the process restarts, however many notifiers run.
 
-`drain` delivers due rows through Apprise. Each URL of a channel is tracked on its own: a
-URL that accepted the alert is recorded (committed at once) and never sent to again, so a
-failing URL is retried without doubling the others. A row is `sent` only when every URL
-has accepted it; until then it stays `pending` with an exponential backoff.
+`drain` delivers due rows through Apprise:
 
-If the process dies between Apprise's success and the commit that records it, that one
-URL gets the alert again on the next drain: at-least-once, with the window kept to one
-send.
+- `_claim` picks the due rows; it is the one place that decides what a notifier takes
+  (several notifiers on PostgreSQL would claim there with ``FOR UPDATE SKIP LOCKED``).
+- Each URL of a channel is tracked on its own (`OutboxRow.delivered` holds the keys of
+  the URLs that accepted the alert): a failing URL is retried without re-sending to the
+  others, and a row is `sent` only when every URL of its channel has accepted it.
+- A failed row waits ``retry.base * 2**(attempts-1)`` (capped, with jitter), or as long
+  as the service's ``Retry-After`` asks if that is longer. After `RetryPolicy.max_attempts`
+  attempts, or `RetryPolicy.max_age` after it was queued, it is dead-lettered (status
+  ``dead``): `newswatch status` lists it, `newswatch alerts retry` queues it again.
+- Folded rows go out together, as one digest-style message per channel: a topic's digest
+  releases its rows at digest time (`release_digest`); during a channel's quiet hours its
+  rows are held (folded) and go out as one message after; when a channel's
+  ``max_per_hour`` would be exceeded, the overflow is folded into one summary message
+  (sent as soon as the hour has room for it).
+
+The send window. A URL's acceptance is committed right after Apprise returns success:
+one small transaction that adds the URL's key to the row(s) of that message. If the
+process dies between the service accepting the message and that commit, the next drain
+sends that one message to that one URL again: delivery is at-least-once, and each kill
+inside the window causes at most one double (one send is in flight at a time). A kill
+anywhere else loses and doubles nothing: the rows are in the database before the first
+send, and an accepted URL is never sent the same alert again.
 """
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from newswatch.alerts.delivery import Channel, send
+from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
 from newswatch.alerts.matcher import TopicMatch
 from newswatch.alerts.query import Snippet
-from newswatch.alerts.render import AlertItem, render
+from newswatch.alerts.render import (
+    AlertItem,
+    DigestStory,
+    Message,
+    TemplateError,
+    Templates,
+    render,
+    render_digest,
+)
 from newswatch.store.db import Store, insert_or_ignore
-from newswatch.store.models import Article, Match, OutboxRow
+from newswatch.store.models import Article, ChannelSend, Match, OutboxRow
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
-CLAIM_BATCH = 20
-CLAIM_LEASE = timedelta(minutes=10)  # longer than a batch's sends, Apprise timeouts included
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+CLAIM_LEASE = timedelta(minutes=10)  # longer than one drain's sends, Apprise timeouts included
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed deliveries are retried, and when the outbox gives up on a row."""
+
+    base: timedelta = timedelta(seconds=30)
+    max: timedelta = timedelta(hours=1)
+    jitter: float = 0.5  # a delay is cut by up to this share, at random
+    max_attempts: int = 25
+    max_age: timedelta = timedelta(days=2)
+
+    def delay(self, attempts: int, retry_after: float | None = None,
+              rng: random.Random | None = None) -> timedelta:
+        """The wait after the `attempts`-th failed attempt; never less than `retry_after`."""
+        exponential = min(self.base * (2 ** max(attempts - 1, 0)), self.max)
+        wait = exponential * (1 - self.jitter * (rng or random).random())
+        if retry_after:
+            wait = max(wait, timedelta(seconds=retry_after))
+        return wait
 
 
 def enqueue(session: Session, story_id: int, matches: list[TopicMatch]) -> None:
     """Outbox rows for each matched topic's channels on this story (existing ones kept)."""
+    now = datetime.now(timezone.utc)
     rows = [
         {"topic": m.topic.name, "story_id": story_id, "channel": channel,
-         "status": "pending", "attempts": 0, "delivered": []}
+         "status": PENDING, "attempts": 0, "delivered": [], "fold": False,
+         "created_at": now, "queued_at": now, "next_attempt_at": now}
         for m in matches
         for channel in m.topic.channels
     ]
@@ -52,103 +97,302 @@ def enqueue(session: Session, story_id: int, matches: list[TopicMatch]) -> None:
 
 @dataclass
 class DrainResult:
-    sent: int = 0
-    failed: int = 0
+    sent: int = 0  # rows now sent
+    failed: int = 0  # rows that failed this time and will be retried
+    dead: int = 0  # rows dead-lettered this time
+    held: int = 0  # rows held back (quiet hours, rate limit, channel not configured)
+    messages: int = 0  # messages accepted by at least one URL
     latencies_s: list[float] = field(default_factory=list)  # queued → sent, per row sent
 
 
-def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+@dataclass
+class _Due:
+    """A claimed row, as plain values (no session attached)."""
+
+    id: int
+    topic: str
+    story_id: int
+    channel: str
+    fold: bool
+    queued_at: datetime
+    delivered: set[str] = field(default_factory=set)
 
 
 def drain(
     store: Store,
     channels: Mapping[str, Channel],
     *,
+    digest_topics: Collection[str] = (),
+    retry: RetryPolicy = RetryPolicy(),
+    templates: Templates | None = None,
     now: datetime | None = None,
     ignore_backoff: bool = False,
+    only: Collection[int] | None = None,
 ) -> DrainResult:
-    """Deliver every pending row that is due (all pending rows with `ignore_backoff`)."""
+    """Deliver the pending rows that are due (every pending row with `ignore_backoff`;
+    only the row ids in `only` when given).
+
+    Rows of `digest_topics` wait until `release_digest` folds them. Never raises for a
+    delivery failure: failures are counted, logged with masked URLs, and retried later.
+    """
     now = now or datetime.now(timezone.utc)
     result = DrainResult()
-    while claimed := claim(store, now, ignore_backoff=ignore_backoff):
-        for row_id, created_at in claimed:
-            if _deliver(store, row_id, channels):
-                result.sent += 1
-                result.latencies_s.append((datetime.now(timezone.utc) - created_at).total_seconds())
-            else:
-                result.failed += 1
-        if ignore_backoff:
-            break  # every pending row was claimed at once; retries wait for the next drain
+    with store.session() as session:
+        due = _claim(session, now, ignore_backoff=ignore_backoff,
+                     digest_topics=digest_topics, only=only)
+
+    by_channel: dict[str, list[_Due]] = {}
+    for row in due:
+        by_channel.setdefault(row.channel, []).append(row)
+    try:
+        for name, rows in by_channel.items():
+            channel = channels.get(name)
+            if channel is None:
+                # The config no longer has this channel: keep the rows for when it returns.
+                log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
+                result.held += len(rows)
+                continue
+            for message_rows in _plan(store, channel, rows, now, result):
+                _send(store, channel, message_rows, retry, templates, result)
+    finally:
+        _release(store, [r.id for r in due], now)
     return result
 
 
-def claim(store: Store, now: datetime, *, ignore_backoff: bool = False) -> list[tuple[int, datetime]]:
-    """Take due rows for this process, so that several notifiers (processes, machines) never
-    deliver one row twice; returns their (id, created_at), oldest first.
+def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
+           digest_topics: Collection[str], only: Collection[int] | None) -> list[_Due]:
+    """The rows this notifier delivers now: pending, due, and not waiting for a digest.
 
-    A claimed row's `next_attempt_at` moves `CLAIM_LEASE` ahead: no other notifier takes it
-    while it is delivered, `_deliver` then sets it to `sent` or to its backoff, and a row
-    whose notifier died mid-delivery is handed back when the lease ends. One statement:
-    on PostgreSQL `FOR UPDATE SKIP LOCKED` lets notifiers claim disjoint rows without
-    waiting for each other; SQLite runs it under its single write lock. With
-    `ignore_backoff` every pending row is claimed, in one batch."""
-    due = select(OutboxRow.id).where(OutboxRow.status == "pending")
+    The single place that selects rows for delivery, and it claims them, so that several
+    notifiers (processes, machines) never take the same row: one statement moves the rows'
+    `next_attempt_at` a `CLAIM_LEASE` ahead, which makes them not due for anyone else. On
+    PostgreSQL its `FOR UPDATE SKIP LOCKED` lets notifiers claim side by side without
+    waiting for each other; SQLite runs it under its one write lock. `_finish` then sets
+    each row's real state, `_release` hands back what this drain did not settle, and the
+    rows of a notifier that dies mid-delivery are handed back when the lease ends.
+    """
+    query = select(OutboxRow.id).where(OutboxRow.status == PENDING)
     if not ignore_backoff:
-        due = due.where(OutboxRow.next_attempt_at <= now).limit(CLAIM_BATCH)
-    due = due.order_by(OutboxRow.id).with_for_update(skip_locked=True)
+        query = query.where(OutboxRow.next_attempt_at <= now)
+    if digest_topics:
+        query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
+    if only is not None:
+        query = query.where(OutboxRow.id.in_(list(only)))
+    claimed = session.scalars(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(query.with_for_update(skip_locked=True).scalar_subquery()))
+        .values(next_attempt_at=now + CLAIM_LEASE)
+        .returning(OutboxRow)
+    ).all()
+    return [
+        _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
+             queued_at=r.queued_at or r.created_at, delivered=set(r.delivered))
+        for r in sorted(claimed, key=lambda r: r.id)
+    ]
+
+
+def _release(store: Store, ids: list[int], now: datetime) -> None:
+    """Hand back the claimed rows that are still pending under this drain's lease (held
+    back, left out of a cut digest): due again, for any notifier."""
+    if not ids:
+        return
     with store.session() as session:
-        claimed = session.execute(
+        session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + CLAIM_LEASE)
-            .returning(OutboxRow.id, OutboxRow.created_at)
-        ).all()
-    return sorted((row_id, created_at) for row_id, created_at in claimed)
+            .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING,
+                   OutboxRow.next_attempt_at == now + CLAIM_LEASE)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _deliver(store: Store, row_id: int, channels: Mapping[str, Channel]) -> bool:
+def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,
+          result: DrainResult) -> list[list[_Due]]:
+    """The messages to send to `channel` now, each a list of rows (one row: an alert;
+    several: one folded message). Rows held back are folded in the database, so a
+    restart keeps holding them."""
+    if channel.is_quiet(now):
+        _fold(store, [r for r in rows if not r.fold])
+        log.info("channel %r is in quiet hours (%s): holding %d alert(s)",
+                 channel.name, channel.quiet, len(rows))
+        result.held += len(rows)
+        return []
+    folded = [r for r in rows if r.fold]
+    messages = ([folded] if folded else []) + [[r] for r in rows if not r.fold]
+    if channel.max_per_hour is None:
+        return messages
+
+    hour_ago = now - timedelta(hours=1)
     with store.session() as session:
-        row = session.get(OutboxRow, row_id)
-        if row is None or row.status != "pending":
-            return True
-        channel = channels.get(row.channel)
-        if channel is None:
-            # The config no longer has this channel: keep the row for when it returns.
-            log.warning("alert %d waits: channel %r is not configured", row.id, row.channel,
-                        extra={"topic": row.topic, "channel": row.channel})
-            return False
-        items = story_items(session, row.story_id, row.topic)
-        topic, delivered = row.topic, set(row.delivered)
+        # Only the last hour counts; older records are dropped as they age out.
+        session.execute(delete(ChannelSend).where(ChannelSend.channel == channel.name,
+                                                  ChannelSend.sent_at <= hour_ago))
+        recent = session.scalar(
+            select(func.count()).select_from(ChannelSend)
+            .where(ChannelSend.channel == channel.name, ChannelSend.sent_at > hour_ago)
+        )
+    room = channel.max_per_hour - recent
+    if len(messages) <= room:
+        return messages
+    if room <= 0:
+        _fold(store, [r for r in rows if not r.fold])
+        log.info("channel %r sent %d messages in the last hour (max_per_hour %d): holding %d alert(s)",
+                 channel.name, recent, channel.max_per_hour, len(rows))
+        result.held += len(rows)
+        return []
+    # The last message the hour has room for carries everything that does not fit.
+    overflow = [r for message in messages[room - 1:] for r in message]
+    _fold(store, [r for r in overflow if not r.fold])
+    log.info("channel %r: max_per_hour %d reached; %d alert(s) folded into one summary",
+             channel.name, channel.max_per_hour, len(overflow))
+    return messages[:room - 1] + [overflow]
 
-    failed = []
+
+def _fold(store: Store, rows: Sequence[_Due]) -> None:
+    if not rows:
+        return
+    with store.session() as session:
+        session.execute(update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])).values(fold=True))
+    for row in rows:
+        row.fold = True
+
+
+def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
+          templates: Templates | None, result: DrainResult) -> None:
+    """One message (one alert, or one folded message of many rows) to each URL of
+    `channel` that has not accepted it yet; then the rows' new state, in one commit."""
+    with store.session() as session:
+        stories = {r.id: DigestStory(r.topic, tuple(story_items(session, r.story_id, r.topic)))
+                   for r in rows}
+    empty = [r for r in rows if not stories[r.id].items]
+    if empty:
+        # The story has no article matching the topic any more (deleted by retention?):
+        # nothing to say, so nothing to send; dead-letter it rather than retry forever.
+        _finish(store, channel, empty, {r.id: "the story has no matching article" for r in empty},
+                None, retry, result, dead=True)
+        rows = [r for r in rows if stories[r.id].items]
+    # Grouped by topic as a digest shows them, so "the first n stories" of a cut digest
+    # are the first n rows.
+    order = {topic: i for i, topic in reversed(list(enumerate(r.topic for r in rows)))}
+    rows.sort(key=lambda r: order[r.topic])
+
+    errors: dict[int, str] = {}
+    retry_after: float | None = None
+    sent_any = False
     for endpoint in channel.endpoints:
-        if endpoint.key in delivered:
+        todo = [r for r in rows if endpoint.key not in r.delivered]
+        if not todo:
             continue
-        message = render(topic, items, endpoint.format)
-        if send(endpoint, message):
-            delivered.add(endpoint.key)
-            with store.session() as session:
-                session.get(OutboxRow, row_id).delivered = sorted(delivered)
+        try:
+            message, carried = _message(endpoint, [stories[r.id] for r in todo], templates)
+        except TemplateError as exc:  # a user's template that fails on this alert
+            log.error("alert(s) %s to %r cannot be rendered: %s", [r.id for r in todo], channel.name, exc)
+            errors.update({r.id: f"template: {exc}" for r in todo})
+            continue
+        outcome: Outcome = deliver(endpoint, message)
+        if outcome.ok:
+            _accepted(store, channel, endpoint, todo[:carried], first=not sent_any)
+            sent_any = True
         else:
-            failed.append(endpoint.masked)
+            for row in todo:
+                errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
+            if outcome.retry_after is not None:
+                retry_after = max(retry_after or 0.0, outcome.retry_after)
+    if sent_any:
+        result.messages += 1
+    _finish(store, channel, rows, errors, retry_after, retry, result)
 
+
+def _message(endpoint: Endpoint, stories: list[DigestStory],
+             templates: Templates | None) -> tuple[Message, int]:
+    """The message for `endpoint` and how many of `stories` (from the first) it carries:
+    a digest cut at the endpoint's length limit leaves the rest for the next message."""
+    if len(stories) == 1:
+        story = stories[0]
+        return render(story.topic, story.items, endpoint.format, max_chars=endpoint.max_chars,
+                      templates=templates), 1
+    return render_digest(stories, endpoint.format, max_chars=endpoint.max_chars, templates=templates)
+
+
+def _accepted(store: Store, channel: Channel, endpoint: Endpoint, rows: list[_Due],
+              first: bool) -> None:
+    """Record that `endpoint` accepted the message for `rows`: the commit that closes the
+    send window. Kept to one small transaction, right after Apprise returned."""
     with store.session() as session:
-        row = session.get(OutboxRow, row_id)
-        row.attempts += 1
-        if failed:
-            row.last_error = "not accepted by " + ", ".join(failed)
-            row.next_attempt_at = datetime.now(timezone.utc) + backoff(row.attempts)
-            log.warning("alert %d to %r (%s) will be retried: %s",
-                        row.id, row.channel, row.topic, row.last_error,
+        for row in rows:
+            row.delivered.add(endpoint.key)
+            session.execute(update(OutboxRow).where(OutboxRow.id == row.id)
+                            .values(delivered=sorted(row.delivered)))
+        if first:
+            session.add(ChannelSend(channel=channel.name, alerts=len(rows)))
+
+
+def _finish(store: Store, channel: Channel, rows: list[_Due], errors: Mapping[int, str],
+            retry_after: float | None, retry: RetryPolicy, result: DrainResult,
+            dead: bool = False) -> None:
+    """Each row's state after a send: sent when every URL of the channel accepted it,
+    else (if it failed) retried later or dead-lettered; rows a cut digest left out stay
+    due as they are."""
+    now = datetime.now(timezone.utc)
+    keys = {e.key for e in channel.endpoints}
+    with store.session() as session:
+        for due in rows:
+            row = session.get(OutboxRow, due.id)
+            if row is None or row.status != PENDING:
+                continue
+            if not dead and keys <= due.delivered:
+                row.status, row.sent_at, row.last_error = SENT, now, None
+                row.attempts += 1
+                result.sent += 1
+                result.latencies_s.append((now - due.queued_at).total_seconds())
+                log.info("alert %d (%s) sent to %r", row.id, row.topic, row.channel,
+                         extra={"topic": row.topic, "channel": row.channel})
+                continue
+            if due.id not in errors:
+                continue  # not attempted (left out of a cut digest): due again at once
+            row.attempts += 1
+            row.last_error = errors[due.id][:2000]
+            if dead or row.attempts >= retry.max_attempts or now - due.queued_at >= retry.max_age:
+                row.status = DEAD
+                result.dead += 1
+                log.error("alert %d (%s) to %r dead-lettered after %d attempt(s): %s "
+                          "(`newswatch alerts retry %d` sends it again)",
+                          row.id, row.topic, row.channel, row.attempts, row.last_error, row.id,
+                          extra={"topic": row.topic, "channel": row.channel})
+                continue
+            row.next_attempt_at = now + retry.delay(row.attempts, retry_after)
+            result.failed += 1
+            log.warning("alert %d (%s) to %r will be retried at %s: %s", row.id, row.topic,
+                        row.channel, row.next_attempt_at.isoformat(timespec="seconds"), row.last_error,
                         extra={"topic": row.topic, "channel": row.channel})
-            return False
-        row.status = "sent"
-        row.sent_at = datetime.now(timezone.utc)
-        row.last_error = None
-        log.info("alert %d sent to %r (%s)", row.id, row.channel, row.topic,
-                 extra={"topic": row.topic, "channel": row.channel})
-        return True
+
+
+def release_digest(store: Store, topics: Collection[str], now: datetime | None = None) -> int:
+    """A digest is due: fold every pending row of `topics` so that the next drain sends
+    each channel one message with all of them. Returns how many rows it released."""
+    now = now or datetime.now(timezone.utc)
+    with store.session() as session:
+        released = session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == PENDING, OutboxRow.topic.in_(list(topics)),
+                   OutboxRow.fold.is_(False))
+            .values(fold=True, queued_at=now, next_attempt_at=now)
+        ).rowcount
+    return released
+
+
+def requeue(store: Store, ids: Collection[int] | None = None) -> list[int]:
+    """Dead-lettered rows (those in `ids`, or all) pending again with a fresh count of
+    attempts and age; URLs that already accepted them are still skipped. Returns the ids."""
+    now = datetime.now(timezone.utc)
+    with store.session() as session:
+        query = select(OutboxRow).where(OutboxRow.status == DEAD)
+        if ids is not None:
+            query = query.where(OutboxRow.id.in_(list(ids)))
+        rows = session.scalars(query.order_by(OutboxRow.id)).all()
+        for row in rows:
+            row.status, row.attempts, row.queued_at, row.next_attempt_at = PENDING, 0, now, now
+        return [row.id for row in rows]
 
 
 def story_items(session: Session, story_id: int, topic: str) -> list[AlertItem]:
@@ -177,4 +421,4 @@ def outbox_counts(session: Session) -> dict[str, int]:
     counts = dict(
         session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()
     )
-    return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0)}
+    return {status: counts.get(status, 0) for status in (PENDING, SENT, DEAD)}

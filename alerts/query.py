@@ -10,6 +10,10 @@ The language is Google-Alerts-like by default and Lucene-like when needed (see D
     (Kyiv OR Kiev) arms             grouping; precedence NOT > AND (implicit) > OR
     title:arms  title:"arms deal"   restrict a term, phrase or group to the title
     title:(Kyiv OR Kiev)
+    source:reuters                  only articles from the configured source named reuters
+    Korea NEAR/5 arms               proximity: at most 5 other words between the two, in
+                                    either order, within the title or within the body;
+                                    each side a word, a phrase or a (group OR of them)
 
 Words are compared after the same normalisation on both sides (see `tokenize`): NFKD
 with combining marks dropped, case-folded, possessive 's dropped, Snowball English stem.
@@ -25,9 +29,14 @@ Decisions worth knowing:
   so a typo never silently becomes a word. A colon after digits (`10:30`) or at the end
   of a word (`Update: Korea`) is ordinary punctuation; `title:` alone is an error.
 * Punctuation-only words (`&`, a lone `-`) are ignored.
+* `source:` only narrows a query: it is not a positive term, so `source:reuters` alone
+  (or as an OR alternative) is refused like `-sports` alone. Source names compare
+  case-insensitively. `NEAR` (uppercase) needs its distance: `NEAR/5`; `near` is a word.
+* Precedence: NOT > NEAR > AND > OR; NEAR chains left to right (`a NEAR/3 b NEAR/3 c`:
+  c within 3 words of where a and b met).
 
 The module reads top to bottom: tokenizer, query lexer, parser (into an AST of
-Term/Phrase/And/Or/Not), documents, evaluation, scoring, snippets, and the public `Query`.
+Term/Phrase/Near/And/Or/Not/Source), documents, evaluation, scoring, snippets, and the public `Query`.
 """
 from __future__ import annotations
 
@@ -38,7 +47,7 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator, NamedTuple, Union
+from typing import Iterable, Iterator, NamedTuple, Union
 
 import Stemmer
 
@@ -158,15 +167,11 @@ def tokenize(text: str) -> list[Token]:
 
     `text[t.start:t.end]` is the surface form (e.g. "Korea’s", "U.S."), which snippets mark.
     """
-    found: list[tuple[str, int, int]] = []
-    for m in _TOKEN_RE.finditer(text):
-        word = _normalize(m.group())
-        if word:
-            found.append((word, m.start(), m.end()))
+    found = [(_normalize(m.group()), *m.span()) for m in _TOKEN_RE.finditer(text)]
     # Stem each distinct word once: far fewer calls than tokens in a long article.
     distinct = list({w for w, _, _ in found})
     stem_of = dict(zip(distinct, _stems(distinct)))
-    return [Token(stem_of[w], s, e) for w, s, e in found]
+    return [Token(stem_of[w], s, e) for w, s, e in found if w]
 
 
 # --------------------------------------------------------------------------- query lexer
@@ -174,17 +179,21 @@ def tokenize(text: str) -> list[Token]:
 _QUOTES = '"\u201c\u201d'  # straight and curly double quotes delimit phrases
 _CHUNK_END = re.compile(rf"[\s(){_QUOTES}]")
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
-_FIELDS = {"title"}
+_FIELDS = {"title", "source"}
+_NEAR_RE = re.compile(r"NEAR(?:/(.*))?$")
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
 class _Lex:
-    """A query token: kind is WORD, PHRASE, FIELD, OR, AND, NOT, NEG, LPAREN, RPAREN, END."""
+    """A query token: kind is WORD, PHRASE, FIELD, SOURCE, NEAR, OR, AND, NOT, NEG,
+    LPAREN, RPAREN, END. `distance` is NEAR's."""
 
     kind: str
     text: str
     pos: int
     stems: tuple[str, ...] = ()
+    distance: int = 0
 
 
 def _lex(query: str) -> list[_Lex]:
@@ -224,6 +233,12 @@ def _lex_chunk(query: str, start: int, end: int, out: list[_Lex]) -> None:
     if chunk in ("OR", "AND", "NOT"):
         out.append(_Lex(chunk, chunk, start))
         return
+    near = _NEAR_RE.match(chunk)
+    if near:
+        if not (near.group(1) or "").isdigit():
+            raise QueryError("NEAR needs a distance in words, e.g. NEAR/5", query, start)
+        out.append(_Lex("NEAR", chunk, start, distance=int(near.group(1))))
+        return
     if chunk.startswith("-"):
         rest = chunk[1:]
         # "-" negates what directly follows it: a word, a field, `"phrase"` or `(group)`.
@@ -238,12 +253,21 @@ def _lex_chunk(query: str, start: int, end: int, out: list[_Lex]) -> None:
         name, rest = m.group(1), chunk[m.end():]
         if rest or follows_term:
             if name.lower() not in _FIELDS:
-                raise QueryError(f"unknown field '{name}:' (only title: is supported)",
-                                 query, start)
+                raise QueryError(
+                    f"unknown field '{name}:' (only title: and source: are supported)",
+                    query, start)
+            if name.lower() == "source":
+                if not _SOURCE_NAME.match(rest):
+                    raise QueryError("source: needs a source name right after it",
+                                     query, start)
+                out.append(_Lex("SOURCE", rest, start))
+                return
             out.append(_Lex("FIELD", name.lower(), start))
             if rest:
                 _lex_chunk(query, start + m.end(), end, out)
             return
+        if name.lower() == "source":
+            raise QueryError("source: needs a source name right after it", query, start)
         if name.lower() in _FIELDS:
             raise QueryError(f"{name}: needs a word, phrase or group right after it",
                              query, start)
@@ -277,6 +301,24 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class Near:
+    """Both children occur with at most `distance` other words between them, in either
+    order, in the same field. Children are Terms, Phrases, Ors of them, or a Near."""
+
+    children: tuple["Node", "Node"]
+    distance: int
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The article comes from the configured source `name` (compared case-insensitively)."""
+
+    name: str
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class And:
     children: tuple["Node", ...]
     pos: int = field(default=0, compare=False)
@@ -294,7 +336,7 @@ class Not:
     pos: int = field(default=0, compare=False)
 
 
-Node = Union[Term, Phrase, And, Or, Not]
+Node = Union[Term, Phrase, Near, And, Or, Not, Source]
 Leaf = Union[Term, Phrase]
 
 
@@ -303,12 +345,13 @@ class _Parser:
 
         query    := or_expr END
         or_expr  := and_expr ("OR" and_expr)*
-        and_expr := unary (["AND"] unary)*
+        and_expr := near (["AND"] near)*
+        near     := unary ("NEAR/n" unary)*
         unary    := ("NOT" | "-") unary | primary
-        primary  := "title:" unary | WORD | PHRASE | "(" or_expr ")"
+        primary  := "title:" unary | "source:" NAME | WORD | PHRASE | "(" or_expr ")"
     """
 
-    _STOP = ("OR", "AND", "RPAREN", "END")
+    _STOP = ("OR", "AND", "NEAR", "RPAREN", "END")
 
     def __init__(self, query: str):
         self.query = query
@@ -349,18 +392,32 @@ class _Parser:
         return Or(tuple(alternatives), alternatives[0].pos)
 
     def and_expr(self, in_title: bool) -> Node:
-        if self.tok.kind in ("OR", "AND"):
+        if self.tok.kind in ("OR", "AND", "NEAR"):
             raise self.error(f"{self.tok.kind} needs a term on both sides", self.tok.pos)
-        parts = [self.unary(in_title)]
+        parts = [self.near(in_title)]
         while self.tok.kind not in ("OR", "RPAREN", "END"):
             if self.tok.kind == "AND":
                 op = self.take()
                 if self.tok.kind in self._STOP:
                     raise self.error("AND needs a term on both sides", op.pos)
-            parts.append(self.unary(in_title))
+            parts.append(self.near(in_title))
         if len(parts) == 1:
             return parts[0]
         return And(tuple(parts), parts[0].pos)
+
+    def near(self, in_title: bool) -> Node:
+        node = self.unary(in_title)
+        while self.tok.kind == "NEAR":
+            op = self.take()
+            if self.tok.kind in self._STOP:
+                raise self.error("NEAR needs a term on both sides", op.pos)
+            right = self.unary(in_title)
+            for side in (node, right):
+                if not _proximate(side):
+                    raise self.error("NEAR needs a word, a phrase or a group of them "
+                                     "joined by OR on each side", side.pos)
+            node = Near((node, right), op.distance, node.pos)
+        return node
 
     def unary(self, in_title: bool) -> Node:
         if self.tok.kind in ("NOT", "NEG"):
@@ -380,6 +437,8 @@ class _Parser:
                 raise self.error(f"{tok.text}: needs a word, phrase or group right after it",
                                  tok.pos)
             return self.unary(in_title=True)
+        if tok.kind == "SOURCE":
+            return Source(tok.text.casefold(), tok.pos)
         if tok.kind in ("WORD", "PHRASE"):
             if len(tok.stems) == 1:
                 return Term(tok.stems[0], tok.text, in_title, tok.pos)
@@ -395,6 +454,13 @@ class _Parser:
         raise AssertionError(tok)  # callers check for the other kinds first
 
 
+def _proximate(node: Node) -> bool:
+    """Whether `node` has word positions, so that NEAR can measure distances from it."""
+    if isinstance(node, (Term, Phrase, Near)):
+        return True
+    return isinstance(node, Or) and all(_proximate(c) for c in node.children)
+
+
 def _check_positive(node: Node, query: str) -> None:
     """Refuse queries that could match an article by what it lacks alone.
 
@@ -402,7 +468,7 @@ def _check_positive(node: Node, query: str) -> None:
     an OR needs every alternative positive (`a OR -b` matches anything without b).
     """
     def positive(n: Node) -> bool:
-        if isinstance(n, (Term, Phrase)):
+        if isinstance(n, (Term, Phrase, Near)):
             return True
         if isinstance(n, And):
             return any(positive(c) for c in n.children)
@@ -423,7 +489,7 @@ def _leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]]:
         yield node, negated
     elif isinstance(node, Not):
         yield from _leaves(node.child, not negated)
-    else:
+    elif not isinstance(node, Source):
         for child in node.children:
             yield from _leaves(child, negated)
 
@@ -434,11 +500,41 @@ def _required(node: Node) -> frozenset[str]:
         return frozenset((node.stem,))
     if isinstance(node, Phrase):
         return frozenset(node.stems)
-    if isinstance(node, And):
+    if isinstance(node, (And, Near)):
         return frozenset().union(*(_required(c) for c in node.children))
     if isinstance(node, Or):
         return frozenset.intersection(*(_required(c) for c in node.children))
     return frozenset()
+
+
+# Words so frequent that indexing a topic under them would make it a candidate for
+# nearly every article (as stems).
+_COMMON = frozenset(_stems(
+    "the of and to a in is it that for on was with as be by at from this are have has an"
+    " not but or they his her he she we you their will said would new one all more its"
+    " been were which who up out about into over after year also can than time".split()))
+
+
+def _anchors(node: Node) -> frozenset[str] | None:
+    """Stems of which every article matching `node` contains at least one, chosen to be
+    few and rare (the key under which an inverted index of topics files the query).
+    None when `node` alone gives no such set (NOT, source:)."""
+    if isinstance(node, Term):
+        return frozenset((node.stem,))
+    if isinstance(node, Phrase):
+        return frozenset((min(node.stems, key=_commonness),))
+    if isinstance(node, Or):
+        sets = [_anchors(c) for c in node.children]
+        return None if any(s is None for s in sets) else frozenset().union(*sets)
+    if isinstance(node, (And, Near)):
+        sets = [s for s in map(_anchors, node.children) if s is not None]
+        return min(sets, key=lambda s: sum(map(_commonness, s)), default=None)
+    return None
+
+
+def _commonness(stem: str) -> float:
+    """Lower is rarer: longer words are rarer, the very common ones are last resorts."""
+    return (100.0 if stem in _COMMON else 0.0) + 1.0 / (1 + len(stem))
 
 
 # --------------------------------------------------------------------------- documents
@@ -454,18 +550,38 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 
 
 class _Field:
-    """One tokenised text (title or body): stems by position, their spans, an index."""
+    """One tokenised text (title or body): stems by position, their spans, an index.
+
+    Built from `stems` alone (no text, no spans), it can be matched and scored but gives
+    no snippets."""
 
     __slots__ = ("text", "tokens", "stems", "index", "_sentences")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, stems: list[str | None] | None = None,
+                 vocabulary: Iterable[str] | None = None):
         self.text = text
-        self.tokens = tokenize(text)
-        self.stems = [t.stem for t in self.tokens]
-        self.index: dict[str, list[int]] = {}
-        for pos, stem in enumerate(self.stems):
-            self.index.setdefault(stem, []).append(pos)
         self._sentences: list[tuple[int, int]] | None = None
+        self.index: dict[str, list[int]] = {}
+        if stems is None:
+            self.tokens = tokenize(text)
+            self.stems = [t.stem for t in self.tokens]
+        else:
+            self.tokens = []
+            self.stems = stems
+        if vocabulary is None:
+            for pos, stem in enumerate(self.stems):
+                self.index.setdefault(stem, []).append(pos)
+            return
+        # Only the words a query asks about: a scan in C per word beats a Python loop.
+        for stem in vocabulary:
+            positions, pos = [], -1
+            try:
+                while True:
+                    pos = self.stems.index(stem, pos + 1)
+                    positions.append(pos)
+            except ValueError:
+                if positions:
+                    self.index[stem] = positions
 
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence or line, whitespace-trimmed; computed once."""
@@ -508,14 +624,30 @@ class Document:
     their positions (for phrases) and character spans (for snippets).
     """
 
-    __slots__ = ("title", "text", "fields", "stems")
+    __slots__ = ("title", "text", "source", "fields", "stems")
 
-    def __init__(self, title: str, text: str):
+    def __init__(self, title: str, text: str, source: str | None = None):
         self.title = title or ""
         self.text = text or ""
+        self.source = (source or "").casefold()  # for source:
         self.fields = (_Field(self.title), _Field(self.text))
         # Every stem anywhere: Query.match's first, set-membership-only check.
         self.stems = frozenset(self.fields[_TITLE].index) | frozenset(self.fields[_BODY].index)
+
+    @classmethod
+    def from_stems(cls, title: list[str | None], body: list[str | None],
+                   source: str | None = None, vocabulary: Iterable[str] | None = None
+                   ) -> Document:
+        """A Document of already tokenised words (as `tokenize` stems them), without
+        their text: matching and scoring it costs no tokenising; its matches have no
+        snippets. With `vocabulary` (a query's `vocabulary`), only those words are
+        indexed, which is all that query needs; other words may then be given as None."""
+        doc = cls.__new__(cls)
+        doc.title = doc.text = ""
+        doc.source = (source or "").casefold()
+        doc.fields = (_Field("", title, vocabulary), _Field("", body, vocabulary))
+        doc.stems = frozenset(doc.fields[_TITLE].index) | frozenset(doc.fields[_BODY].index)
+        return doc
 
     def __repr__(self) -> str:
         return f"Document(title={self.title[:40]!r}, {len(self.text)} chars)"
@@ -553,6 +685,10 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
         return _leaf_hits(node, doc) or None
     if isinstance(node, Not):
         return [] if _evaluate(node.child, doc) is None else None
+    if isinstance(node, Source):
+        return [] if doc.source == node.name else None
+    if isinstance(node, Near):
+        return _near_hits(node, doc)
     if isinstance(node, And):
         hits: list[_Hit] = []
         for child in node.children:
@@ -569,6 +705,22 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
             matched = True
             hits.extend(found)
     return hits if matched else None
+
+
+def _near_hits(node: Near, doc: Document) -> list[_Hit] | None:
+    """The hits of both sides that lie within `distance` words of each other."""
+    left, right = (_evaluate(c, doc) for c in node.children)
+    if not left or not right:
+        return None
+    near: dict[_Hit, None] = {}
+    for a in left:
+        for b in right:
+            if a[1] != b[1]:
+                continue
+            first, second = (a, b) if a[2] <= b[2] else (b, a)
+            if second[2] - (first[2] + first[3]) <= node.distance:
+                near[a] = near[b] = None
+    return list(near) or None
 
 
 # --------------------------------------------------------------------------- scoring
@@ -695,21 +847,36 @@ class Query:
 
     source: str
     root: Node = field(repr=False)
+    # Stems every match contains: a subset test against Document.stems rules most
+    # articles out before positions are looked at.
     required: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Stems of which every match contains at least one (never empty for a parsed query):
+    # the keys under which an inverted index files this query (see matcher.TopicIndex).
+    anchors: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Every stem the query mentions, negated or not.
+    vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required", _required(self.root))
+        object.__setattr__(self, "anchors", _anchors(self.root) or frozenset())
+        object.__setattr__(self, "vocabulary", frozenset(
+            s for leaf, _ in _leaves(self.root)
+            for s in ((leaf.stem,) if isinstance(leaf, Term) else leaf.stems)))
 
     def match(self, doc: Document) -> QueryMatch | None:
         """A QueryMatch (score, up to three snippets) if `doc` matches, else None."""
-        # Most topics miss most articles: a subset test on stems rules them out before
-        # any positions are looked at.
+        hits = self._hits(doc)
+        return None if hits is None else QueryMatch(_score(hits), _snippets(hits, doc))
+
+    def score(self, doc: Document) -> float | None:
+        """The score `match` would give, without snippets (cheaper); None if no match."""
+        hits = self._hits(doc)
+        return None if hits is None else _score(hits)
+
+    def _hits(self, doc: Document) -> list[_Hit] | None:
         if not self.required <= doc.stems:
             return None
-        hits = _evaluate(self.root, doc)
-        if hits is None:
-            return None
-        return QueryMatch(_score(hits), _snippets(hits, doc))
+        return _evaluate(self.root, doc)
 
     def terms(self) -> tuple[Leaf, ...]:
         """The positive (not negated) Terms and Phrases, in query order, without repeats."""

@@ -6,8 +6,12 @@ source, published time (UTC), its own URL and the matched snippets with the quer
 terms marked. The first item is the story's lead; the others follow under
 "Also reported by".
 
-Three body formats, one Jinja2 template each (kept as strings below, so nothing has to
-be listed as package data):
+`render_digest(stories, format)` builds one message for many stories (a digest, or
+alerts held back by quiet hours or a rate limit), grouped by topic.
+
+Three body formats, one Jinja2 template file each per kind (``templates/alert.html.j2``,
+``templates/digest.text.j2``, ...); a folder named in the config can override any of
+them (`Templates`):
 
 ``text``
     Plain text; matched terms wrapped in «guillemets».
@@ -24,8 +28,9 @@ be listed as package data):
 Article text is hostile input. Every field has ASCII/Unicode control characters
 (including terminal escapes and bidi overrides) removed and whitespace collapsed to
 single spaces, so a title cannot forge extra lines or headers; fields are capped in
-length; and a body over `MAX_BODY_CHARS` is cut at an item boundary with a note, so the
-markup stays well-formed.
+length; and a body over the channel's limit (`max_chars`; delivery passes the Apprise
+plugin's ``body_maxlen``) is cut at an item or story boundary with a note, so the markup
+stays well-formed.
 
 `Message.title` is plain text in every format (Apprise sends it as an e-mail subject, a
 Slack header, a JSON field); delivery adapts it for services that blend the title into
@@ -34,9 +39,10 @@ the body.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,10 +53,15 @@ from newswatch.alerts.query import Snippet
 __all__ = [
     "FORMATS",
     "MAX_BODY_CHARS",
+    "TITLE_MAX_CHARS",
     "AlertItem",
+    "DigestStory",
     "Message",
+    "TemplateError",
+    "Templates",
     "markdown_escape",
     "render",
+    "render_digest",
 ]
 
 #: The body formats `render` produces; the same names as Apprise's NotifyFormat values.
@@ -62,6 +73,9 @@ MAX_BODY_CHARS = 30_000
 
 #: The headline in `Message.title` is shortened to about this many characters.
 TITLE_HEADLINE_CHARS = 120
+
+#: No `Message.title` is longer than this ("[newswatch] ", topic, ": ", headline).
+TITLE_MAX_CHARS = 340
 
 UNKNOWN_DATE = "date unknown"
 UNTITLED = "(untitled)"
@@ -314,75 +328,9 @@ def _md_finalize(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- templates
 
-# Each template gets `topic` (str), `items` (the _ItemView list, lead first) and
-# `omitted` (how many items were cut for length). No macros: in the Markdown
-# environment a macro's output would pass through `finalize` and be escaped again.
-
-_TEXT_TEMPLATE = """\
-newswatch alert · topic: {{ topic }}
-{% for it in items %}
-{% if loop.index == 2 %}
-
-Also reported by:
-{% endif %}
-
-{{ it.title }}
-{{ it.source }} · {{ it.published }}
-{{ it.url }}
-{% for snip in it.snippets %}
-  > {% for seg in snip %}{% if seg.marked %}«{{ seg.text }}»{% else %}{{ seg.text }}{% endif %}{% endfor %}
-
-{% endfor %}
-{% endfor %}
-{% if omitted %}
-
-… and {{ omitted }} more article{{ "s" if omitted != 1 else "" }} not shown (message size limit).
-{% endif %}
-"""
-
-_MARKDOWN_TEMPLATE = """\
-newswatch alert · topic: {{ code(topic) }}
-{% for it in items %}
-{% if loop.index == 2 %}
-
-**Also reported by:**
-{% endif %}
-
-**{{ it.title }}**{{ br }}
-{{ it.source }} · {{ it.published }}{{ br }}
-{{ link(it) }}
-{% for snip in it.snippets %}
-
-> {% for seg in snip %}{% if seg.marked %}**{{ seg.text }}**{% else %}{{ seg.text }}{% endif %}{% endfor %}
-
-{% endfor %}
-{% endfor %}
-{% if omitted %}
-
-… and {{ omitted }} more article{{ "s" if omitted != 1 else "" }} not shown (message size limit).
-{% endif %}
-"""
-
-_HTML_TEMPLATE = """\
-<div>
-<p>newswatch alert · topic: <b>{{ topic }}</b></p>
-{% for it in items %}
-{% if loop.index == 2 %}
-<h3 style="margin:1.5em 0 0 0">Also reported by:</h3>
-{% endif %}
-{% set tag = "h2" if loop.first else "h4" %}
-<{{ tag }} style="margin:0.8em 0 0.2em 0">{% if it.linkable %}<a href="{{ it.url }}">{{ it.title }}</a>{% else %}{{ it.title }}{% endif %}</{{ tag }}>
-<p style="margin:0;color:#555">{{ it.source }} · {{ it.published }}</p>
-<p style="margin:0.2em 0">{% if it.linkable %}<a href="{{ it.url }}">{{ it.url }}</a>{% else %}{{ it.url }}{% endif %}</p>
-{% for snip in it.snippets %}
-<blockquote style="margin:0.3em 0 0.3em 1em">{% for seg in snip %}{% if seg.marked %}<b>{{ seg.text }}</b>{% else %}{{ seg.text }}{% endif %}{% endfor %}</blockquote>
-{% endfor %}
-{% endfor %}
-{% if omitted %}
-<p><i>… and {{ omitted }} more article{{ "s" if omitted != 1 else "" }} not shown (message size limit).</i></p>
-{% endif %}
-</div>
-"""
+#: The built-in templates: ``alert.<format>.j2`` and ``digest.<format>.j2``.
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+KINDS: tuple[str, ...] = ("alert", "digest")
 
 
 def _md_link(it: _ItemView) -> str:
@@ -393,38 +341,127 @@ def _md_link(it: _ItemView) -> str:
     return markdown_escape(it.url)
 
 
-def _environments() -> dict[str, jinja2.Template]:
-    common = dict(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                  undefined=jinja2.StrictUndefined)
-    text_env = jinja2.Environment(autoescape=False, **common)
-    md_env = jinja2.Environment(autoescape=False, finalize=_md_finalize, **common)
-    # `br` is a CommonMark hard line break (two trailing spaces), written as a variable
-    # so editors cannot strip it; Slack shows the newline either way.
-    md_env.globals.update(link=_md_link, code=_md_code, br=_MarkdownSafe("  "))
-    html_env = jinja2.Environment(autoescape=True, **common)
-    return {
-        "text": text_env.from_string(_TEXT_TEMPLATE),
-        "markdown": md_env.from_string(_MARKDOWN_TEMPLATE),
-        "html": html_env.from_string(_HTML_TEMPLATE),
-    }
+def _md_title_link(it: _ItemView) -> str:
+    # "[title](url)": Apprise turns it into Slack's <url|title>. The parentheses of the
+    # destination are percent-encoded so that an unbalanced ")" cannot end it early.
+    title = markdown_escape(it.title)
+    if not it.linkable:
+        return _MarkdownSafe(title)
+    return _MarkdownSafe(f"[{title}]({it.url.replace('(', '%28').replace(')', '%29')})")
 
 
-_TEMPLATES = _environments()
+class TemplateError(ValueError):
+    """A template that cannot be loaded or compiled; says which file and why."""
+
+
+class Templates:
+    """The compiled templates, one per (kind, format): ``alert`` / ``digest`` ×
+    ``text`` / ``markdown`` / ``html``.
+
+    A file ``<kind>.<format>.j2`` in `override` (a folder named in the config) replaces
+    the built-in one; the others stay built in. Every template is compiled here, so a
+    broken override is a `TemplateError` at config load, not at the first alert.
+
+    The guarantees hold for overrides too: the HTML environment autoescapes, and in the
+    Markdown environment every ``{{ expression }}`` is backslash-escaped unless it comes
+    from the `link` (the item's URL), `title_link` (its title linked to it), `code` or
+    `br` helpers. An alert template gets `topic` (str),
+    `items` (lead first; each with title, source, published, url, linkable, snippets of
+    segments with text and marked) and `omitted`; a digest template gets `topics` (each
+    with `topic` and `stories`, a story with `lead` and `others`, the other sources),
+    `total` and `omitted`. No macros: in the Markdown environment a macro's output would
+    pass through the escaping again.
+    """
+
+    def __init__(self, override: Path | str | None = None) -> None:
+        self.override = Path(override) if override is not None else None
+        folders = [str(TEMPLATE_DIR)]
+        if self.override is not None:
+            if not self.override.is_dir():
+                raise TemplateError(f"{self.override}: not a folder")
+            folders.insert(0, str(self.override))
+        loader = jinja2.FileSystemLoader(folders)
+        common = dict(loader=loader, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+        md_env = jinja2.Environment(autoescape=False, finalize=_md_finalize, **common)
+        # `br` is a CommonMark hard line break (two trailing spaces), written as a
+        # variable so editors cannot strip it; Slack shows the newline either way.
+        md_env.globals.update(link=_md_link, title_link=_md_title_link, code=_md_code,
+                              br=_MarkdownSafe("  "))
+        envs = {
+            "text": jinja2.Environment(autoescape=False, **common),
+            "markdown": md_env,
+            "html": jinja2.Environment(autoescape=True, **common),
+        }
+        self._compiled: dict[tuple[str, str], jinja2.Template] = {}
+        for kind in KINDS:
+            for fmt in FORMATS:
+                name = f"{kind}.{fmt}.j2"
+                try:
+                    self._compiled[kind, fmt] = envs[fmt].get_template(name)
+                except jinja2.TemplateSyntaxError as exc:
+                    raise TemplateError(f"{exc.filename or name}, line {exc.lineno}: {exc.message}") from None
+                except jinja2.TemplateError as exc:
+                    raise TemplateError(f"{name}: {exc}") from None
+
+    def render(self, kind: str, fmt: str, **context: Any) -> str:
+        try:
+            body = self._compiled[kind, fmt].render(**context)
+        except jinja2.TemplateError as exc:
+            # Only an override can fail here (say, an unknown variable); name it.
+            raise TemplateError(f"{kind}.{fmt}.j2: {exc}") from None
+        # Templates are written for readability; the output gets at most one blank
+        # line between blocks.
+        return _BLANK_LINES_RE.sub("\n\n", body).strip()
+
 
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
+_DEFAULT_TEMPLATES: Templates | None = None
 
-def _render_body(fmt: str, topic: str, views: Sequence[_ItemView], omitted: int) -> str:
-    body = _TEMPLATES[fmt].render(topic=topic, items=list(views), omitted=omitted)
-    # Templates are written for readability; the output gets at most one blank line
-    # between blocks.
-    return _BLANK_LINES_RE.sub("\n\n", body).strip()
+
+def default_templates() -> Templates:
+    """The built-in templates, compiled once."""
+    global _DEFAULT_TEMPLATES
+    if _DEFAULT_TEMPLATES is None:
+        _DEFAULT_TEMPLATES = Templates()
+    return _DEFAULT_TEMPLATES
+
+
+def _fit(build: Callable[[int], str], count: int, max_chars: int) -> tuple[str, int] | None:
+    """`build(n)` and n, for the largest n in 1..count whose output fits `max_chars`;
+    None when not even `build(1)` fits. More items never make a shorter body, so this
+    is a binary search."""
+    body = build(count)
+    if len(body) <= max_chars:
+        return body, count
+    low, high, best = 1, count - 1, None
+    while low <= high:
+        mid = (low + high) // 2
+        candidate = build(mid)
+        if len(candidate) <= max_chars:
+            best, low = (candidate, mid), mid + 1
+        else:
+            high = mid - 1
+    return best
 
 
 # --------------------------------------------------------------------------- render
 
 
-def render(topic: str, items: Sequence[AlertItem], format: str, *, max_chars: int = MAX_BODY_CHARS) -> Message:  # noqa: A002
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown message format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+def render(
+    topic: str,
+    items: Sequence[AlertItem],
+    format: str,  # noqa: A002
+    *,
+    max_chars: int = MAX_BODY_CHARS,
+    templates: Templates | None = None,
+) -> Message:
     """The alert for one story of `topic`, in body `format` ("text", "markdown", "html").
 
     `items` are the story's matching articles, lead first; at least one is required.
@@ -434,38 +471,103 @@ def render(topic: str, items: Sequence[AlertItem], format: str, *, max_chars: in
     (never cut mid-markup) and a closing line says how many. The lead is always shown,
     compacted if it alone would not fit.
     """
-    if format not in FORMATS:
-        raise ValueError(f"unknown message format {format!r} (use one of {', '.join(FORMATS)})")
+    _check_format(format)
+    templates = templates or default_templates()
     items = list(items)
     if not items:
         raise ValueError("an alert needs at least one article")
 
     topic_text = _clean(topic).strip()
-    topic_display = _shorten(topic_text, _NORMAL.topic)
     views = [_item_view(item, _NORMAL) for item in items]
 
     def body_with(count: int) -> str:
-        return _render_body(format, topic_display, views[:count], len(views) - count)
+        return templates.render("alert", format, topic=_shorten(topic_text, _NORMAL.topic),
+                                items=views[:count], omitted=len(views) - count)
 
-    body = body_with(len(views))
-    if len(body) > max_chars:
-        # More items never make a shorter body, so binary-search the largest prefix
-        # that fits (the omitted-count line is part of what must fit).
-        low, high = 1, len(views) - 1
-        best = None
-        while low <= high:
-            mid = (low + high) // 2
-            candidate = body_with(mid)
-            if len(candidate) <= max_chars:
-                best, low = candidate, mid + 1
-            else:
-                high = mid - 1
-        if best is None:
-            # Even the lead alone is too long (huge snippets or URL): show it compacted.
-            lead = _item_view(items[0], _COMPACT)
-            best = _render_body(format, _shorten(topic_text, _COMPACT.topic), [lead], len(views) - 1)
-        body = best
+    fitted = _fit(body_with, len(views), max_chars)
+    if fitted is not None:
+        body = fitted[0]
+    else:
+        # Even the lead alone is too long (huge snippets or URL): show it compacted.
+        body = templates.render("alert", format, topic=_shorten(topic_text, _COMPACT.topic),
+                                items=[_item_view(items[0], _COMPACT)], omitted=len(views) - 1)
 
     headline = _shorten(_clean(items[0].title).strip(), TITLE_HEADLINE_CHARS) or UNTITLED
     title = f"[newswatch] {_shorten(topic_text, _NORMAL.topic)}: {headline}"
     return Message(title=title, body=body, format=format)
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    """One story in a digest: its topic and its matching articles, lead first."""
+
+    topic: str
+    items: tuple[AlertItem, ...]
+
+
+@dataclass(frozen=True)
+class _StoryView:
+    lead: _ItemView
+    others: tuple[str, ...]  # sources of the story's other articles
+
+
+@dataclass(frozen=True)
+class _TopicGroup:
+    topic: str
+    stories: tuple[_StoryView, ...]
+
+
+def render_digest(
+    stories: Sequence[DigestStory],
+    format: str,  # noqa: A002
+    *,
+    max_chars: int = MAX_BODY_CHARS,
+    templates: Templates | None = None,
+) -> tuple[Message, int]:
+    """One message for many stories (a digest, or alerts held by quiet hours or a rate
+    limit), grouped by topic in order of first appearance.
+
+    Each story shows its lead article as an alert does, and the sources of its other
+    articles. The title is ``[newswatch] digest: N stories (topic, topic...)``. When the
+    body would exceed `max_chars`, trailing stories are dropped and a closing line says
+    how many; the first story is always shown, compacted if needed. Returns the message
+    and how many of `stories` (from the first, after grouping) it shows, so the caller
+    can send the rest later.
+    """
+    _check_format(format)
+    templates = templates or default_templates()
+    stories = [s for s in stories if s.items]
+    if not stories:
+        raise ValueError("a digest needs at least one story")
+
+    order: dict[str, int] = {}
+    for story in stories:
+        order.setdefault(story.topic, len(order))
+    stories.sort(key=lambda s: order[s.topic])  # stable: keeps each topic's own order
+
+    def views(limits: _Limits) -> list[tuple[str, _StoryView]]:
+        return [
+            (_shorten(_clean(s.topic).strip(), limits.topic),
+             _StoryView(_item_view(s.items[0], limits),
+                        tuple(dict.fromkeys(_shorten(_clean(i.source).strip(), limits.source)
+                                            for i in s.items[1:]))))
+            for s in stories
+        ]
+
+    def body_with(shown: list[tuple[str, _StoryView]], total: int) -> str:
+        groups: dict[str, list[_StoryView]] = {}
+        for topic, view in shown:
+            groups.setdefault(topic, []).append(view)
+        return templates.render(
+            "digest", format, total=total, omitted=total - len(shown),
+            topics=[_TopicGroup(t, tuple(v)) for t, v in groups.items()],
+        )
+
+    normal = views(_NORMAL)
+    fitted = _fit(lambda n: body_with(normal[:n], len(normal)), len(normal), max_chars)
+    body, shown = fitted if fitted is not None else (body_with(views(_COMPACT)[:1], len(normal)), 1)
+
+    count = len(stories)
+    names = ", ".join(_shorten(_clean(t).strip(), 60) for t in order)
+    title = _shorten(f"[newswatch] digest: {count} stor{'ies' if count != 1 else 'y'} ({names})", 250)
+    return Message(title=title, body=body, format=format), shown

@@ -19,14 +19,15 @@ from typing import Iterable, Literal, Sequence
 
 from sqlalchemy import select
 
-from newswatch.alerts.matcher import Topic, match_topics
+from newswatch.alerts.backtest import index_terms, register_topics
+from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
 from newswatch.alerts.outbox import enqueue
 from newswatch.crawler.dedup import content_hash, url_hash
 from newswatch.crawler.extract import Article
 from newswatch.crawler.urls import canonical_url
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import Article as StoredArticle
-from newswatch.store.models import ArticleURL, Match, Story
+from newswatch.store.models import ArticleTerms, ArticleURL, Match, Story
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class Corpus:
 
     def __init__(self, store: Store, topics: Sequence[Topic]):
         self.store = store
-        self.topics = tuple(topics)
+        # Built once: the index picks the candidate topics for each article.
+        self.topics = TopicIndex(register_topics(store, topics))
 
     def known(self, url: str) -> bool:
         key = url_hash(canonical_url(url))
@@ -107,7 +109,10 @@ class Corpus:
         if _remember_urls(session, urls, stored.id) < len(urls):
             raise _URLTaken
 
-        matches = match_topics(self.topics, article.title, article.text)
+        session.add(ArticleTerms(article_id=stored.id,
+                                 terms=index_terms(article.title, article.text)))
+        matches = match_topics(self.topics, article.title, article.text,
+                               source=source, language=article.language)
         for m in matches:
             session.add(
                 Match(
@@ -120,7 +125,8 @@ class Corpus:
                     ],
                 )
             )
-        enqueue(session, story_id, matches)
+        # A topic added after the article was first seen does not alert on it.
+        enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(stored.first_seen)])
         outcome: Outcome = "new" if original is None else "duplicate"
         return Ingested(outcome, stored.id, story_id, tuple(m.topic.name for m in matches))
 

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from sqlalchemy import exists, select
 
-from newswatch.alerts.delivery import register_console, send
-from newswatch.alerts.query import Document, QueryError, parse
+from newswatch.alerts.backtest import backfill, for_topic, search, show
+from newswatch.alerts.delivery import deliver, register_console
+from newswatch.alerts.outbox import DEAD, drain, requeue
+from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, find_config, load_config, parse_duration
@@ -78,8 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
     sub.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     sub = command("match", cmd_match, "backtest a query on the stored corpus")
-    sub.add_argument("query")
+    sub.add_argument("query", nargs="?", help="a topic query (or use --topic)")
+    sub.add_argument("--topic", metavar="NAME", help="the query and filters of a configured topic")
+    sub.add_argument("--backfill", action="store_true",
+                     help="with --topic: queue alerts for what it matches")
     sub.add_argument("--since", default="7d", type=_duration)
+    sub.add_argument("--source", metavar="NAME", help="only articles from this source")
+    sub.add_argument("--limit", type=int, default=50, metavar="N",
+                     help="show the N best matches (default 50; 0: all)")
     sub.add_argument("--json", action="store_true")
     sub = command("stories", cmd_stories, "list story groups and their articles")
     sub.add_argument("--since", default="7d", type=_duration)
@@ -89,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
     sub = command("notify-test", cmd_notify_test, "send a test message through a channel")
     sub.add_argument("channel")
+    sub = command("alerts", cmd_alerts, "dead-lettered alerts: send them again")
+    sub.add_argument("action", choices=["retry"])
+    sub.add_argument("ids", nargs="*", type=int, metavar="ID", help="alert ids (see `newswatch status`)")
+    sub.add_argument("--all-failed", action="store_true", help="every dead-lettered alert")
     sub = command("db", cmd_db, "database maintenance")
     sub.add_argument("action", choices=["upgrade"])
     return parser
@@ -201,38 +213,65 @@ def _read(item: str) -> tuple[bytes, str, str | None]:
 
 
 def cmd_match(args) -> int:
-    try:
-        query = parse(args.query)
-    except QueryError as exc:
-        print(f"query does not parse: {exc}", file=sys.stderr)
+    if (args.query is None) == (args.topic is None):
+        print("match: give a QUERY or --topic NAME (one of them)", file=sys.stderr)
         return EXIT_USAGE
+    if args.backfill and args.topic is None:
+        print("match: --backfill needs --topic NAME", file=sys.stderr)
+        return EXIT_USAGE
+    topic = None
+    if args.query is not None:
+        try:
+            query = parse(args.query)
+        except QueryError as exc:
+            print(f"query does not parse: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     config = load_config(args.config)
+    if args.topic is not None:
+        topic = next((t for t in config.topics if t.name == args.topic), None)
+        if topic is None:
+            print(f"{config.path}: topics: no topic named {args.topic!r}", file=sys.stderr)
+            return EXIT_USAGE
+        query = topic.query
     since = datetime.now(timezone.utc) - args.since
     store = open_store(config.database)
-    hits = []
-    with store.session() as session:
-        articles = session.scalars(
-            select(Article).where(Article.first_seen >= since, Article.text.is_not(None))
-            .order_by(Article.first_seen)
-        )
-        for article in articles:
-            found = query.match(Document(article.title, article.text))
-            if found:
-                hits.append({
-                    "url": article.url, "title": article.title, "source": article.source,
-                    "first_seen": article.first_seen.isoformat(), "score": round(found.score, 3),
-                    "snippets": [s.text for s in found.snippets],
-                })
-    store.close()
+    try:
+        if args.backfill:
+            done = backfill(store, topic, since)
+            print(f"{topic.name}: {done.matched} articles matched, {done.queued} alerts queued")
+            return EXIT_OK
+        with store.session() as session:
+            hits = search(session, query, since, args.source)
+            if topic is not None:
+                hits = for_topic(hits, topic)
+            shown = [
+                {"url": a.url, "title": a.title, "source": a.source,
+                 "first_seen": a.first_seen.isoformat(), "score": round(m.score, 3),
+                 "snippets": [{"text": s.text, "marks": [list(k) for k in s.marks]}
+                              for s in m.snippets]}
+                for a, m in show(session, query, hits[:args.limit] if args.limit else hits)
+            ]
+    finally:
+        store.close()
     if args.json:
-        print(json.dumps(hits, ensure_ascii=False, indent=2))
-    else:
-        for hit in hits:
-            print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
-            for snippet in hit["snippets"]:
-                print(f"         … {snippet}")
-        print(f"{len(hits)} articles matched")
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for hit in shown:
+        print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
+        for snippet in hit["snippets"]:
+            print(f"         > {_marked(snippet)}")
+    more = f" (the best {len(shown)} shown; --limit 0 shows all)" if len(shown) < len(hits) else ""
+    print(f"{len(hits)} articles matched{more}")
     return EXIT_OK
+
+
+def _marked(snippet: dict) -> str:
+    """The snippet's text with its matched terms in «guillemets», as alerts mark them."""
+    text, out, at = snippet["text"], [], 0
+    for start, end in snippet["marks"]:
+        out += [text[at:start], "«", text[start:end], "»"]
+        at = end
+    return "".join(out) + text[at:]
 
 
 def cmd_stories(args) -> int:
@@ -296,17 +335,53 @@ def cmd_status(args) -> int:
             "pending": sum(r.status == "pending" for r in rows),
             "sent": sum(r.status == "sent" for r in rows),
             "failing": sum(r.status == "pending" and r.attempts > 0 for r in rows),
+            "dead": sum(r.status == DEAD for r in rows),
         }
+        # last_error holds masked URLs only (delivery never records a URL in clear).
+        dead = [
+            {"id": r.id, "topic": r.topic, "channel": r.channel, "attempts": r.attempts,
+             "created_at": r.created_at.isoformat(), "last_error": r.last_error}
+            for r in rows if r.status == DEAD
+        ]
     store.close()
     if args.json:
-        print(json.dumps({"sources": sources, "outbox": outbox}, indent=2))
+        print(json.dumps({"sources": sources, "outbox": outbox, "dead": dead}, indent=2))
         return EXIT_OK
     for s in sources:
         print(f"{s['name']:<20} last run {s['last_run'] or 'never':<32} "
               f"{s['new']} new, {s['duplicate']} duplicate, {s['failed']} failed"
               + (f"  error: {s['last_error']}" if s["last_error"] else ""))
-    print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent")
+    print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent, "
+          f"{outbox['dead']} dead")
+    for d in dead:
+        print(f"  dead #{d['id']}: {d['topic']} -> {d['channel']} after {d['attempts']} attempts: "
+              f"{d['last_error']}")
+    if dead:
+        print("  send again with: newswatch alerts retry ID... | --all-failed")
     return EXIT_OK
+
+
+def cmd_alerts(args) -> int:
+    if bool(args.ids) == args.all_failed:
+        print("alerts retry: give alert IDs or --all-failed", file=sys.stderr)
+        return EXIT_USAGE
+    config = load_config(args.config)
+    store = open_store(config.database)
+    try:
+        ids = requeue(store, None if args.all_failed else args.ids)
+        missing = sorted(set(args.ids) - set(ids))
+        for alert_id in missing:
+            print(f"alert {alert_id}: not dead-lettered (or no such alert); left alone", file=sys.stderr)
+        if not ids:
+            print("no dead-lettered alerts to retry")
+            return EXIT_FAILED if missing else EXIT_OK
+        result = drain(store, config.channels, digest_topics=(), retry=config.retry,
+                       templates=config.templates, ignore_backoff=True, only=ids)
+    finally:
+        store.close()
+    print(f"retried {len(ids)} alert(s): {result.sent} sent, {result.failed} failed again "
+          f"(retried later), {result.dead} dead, {result.held} held")
+    return EXIT_OK if result.sent + result.held == len(ids) and not missing else EXIT_FAILED
 
 
 def cmd_notify_test(args) -> int:
@@ -317,15 +392,15 @@ def cmd_notify_test(args) -> int:
         return EXIT_USAGE
     register_console()
     status = EXIT_OK
+    message = Message(
+        title="[newswatch] test message",
+        body=f"This is a test of the newswatch channel {channel.name!r}.",
+        format="text",
+    )
     for endpoint in channel.endpoints:
-        message = Message(
-            title="[newswatch] test message",
-            body=f"This is a test of the newswatch channel {channel.name!r}.",
-            format="text",
-        )
-        ok = send(endpoint, message)
-        print(f"{endpoint.masked}: {'ok' if ok else 'FAILED'}")
-        status = status if ok else EXIT_FAILED
+        outcome = deliver(endpoint, message)
+        print(f"{endpoint.masked}: " + ("ok" if outcome else f"FAILED: {outcome.reason}"))
+        status = status if outcome else EXIT_FAILED
     return status
 
 

@@ -2,17 +2,31 @@
 
 `load_config(path)` returns a `Config` of ready objects (crawler `Source`s with their
 schedules, alerts `Topic`s with parsed queries, alerts `Channel`s with loaded Apprise
-URLs) or raises `ConfigError`, whose message names the file, the key path and the problem.
-Nothing downstream validates again.
+URLs and their rules, `Digest`s, the retry policy, compiled templates) or raises
+`ConfigError`, whose message names the file, the key path and the problem. Nothing
+downstream validates again.
+
+A channel is a list of Apprise URLs, or a mapping::
+
+    team:
+      urls: [slack://..., mailtos://...]
+      tags: [oncall]            # also every URL of the top-level `urls:` tagged oncall
+      max_per_hour: 20          # the overflow is folded into one summary message
+      quiet: "22:00-07:00"      # held, then sent as one message when quiet hours end
+      timezone: Europe/Berlin   # for `quiet` (default UTC)
+
+Tags select from the top-level ``urls:`` list (``- url: ...`` with ``tags: [...]``) with
+Apprise's own tag logic: a list is any-of, a nested list all-of (``[[a, b]]``).
 """
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Mapping, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
@@ -27,9 +41,11 @@ from pydantic import (
     model_validator,
 )
 
-from newswatch.alerts.delivery import Channel, ChannelURLError, build_channel
+from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
 from newswatch.alerts.matcher import Topic
+from newswatch.alerts.outbox import RetryPolicy
 from newswatch.alerts.query import QueryError, parse
+from newswatch.alerts.render import TemplateError, Templates
 from newswatch.crawler.sources import Source
 
 ENV_VAR = "NEWSWATCH_CONFIG"
@@ -92,17 +108,78 @@ def parse_schedule(value: Any) -> Schedule:
     return Schedule(cron=value)
 
 
+# --- digests and time zones -----------------------------------------------------------
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DIGEST = re.compile(r"^\s*(?:(hourly)|daily\s+(\d{1,2}):(\d{2})|weekly\s+([a-z]{3})\s+(\d{1,2}):(\d{2}))\s*$",
+                     re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One digest time (``daily 08:00`` in a time zone) and the topics it collects."""
+
+    when: str
+    timezone: tzinfo
+    topics: tuple[str, ...]
+
+    def cron(self) -> dict[str, str]:
+        """APScheduler CronTrigger fields for `when` (parsed by `parse_digest`)."""
+        return parse_digest(self.when)
+
+
+def parse_digest(value: Any) -> dict[str, str]:
+    """``hourly``, ``daily HH:MM`` or ``weekly DAY HH:MM`` as CronTrigger fields."""
+    match = _DIGEST.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a digest time (hourly, daily 08:00, weekly mon 08:00)")
+    hourly, dh, dm, day, wh, wm = match.groups()
+    if hourly:
+        return {"minute": "0"}
+    hour, minute = (int(dh), int(dm)) if dh else (int(wh), int(wm))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{value!r}: hours are 00-23, minutes 00-59")
+    fields = {"hour": str(hour), "minute": str(minute)}
+    if day:
+        if day.lower() not in _DAYS:
+            raise ValueError(f"{value!r}: the day is one of {', '.join(_DAYS)}")
+        fields["day_of_week"] = day.lower()
+    return fields
+
+
+def parse_timezone(value: Any) -> tzinfo:
+    if not isinstance(value, str):
+        raise ValueError("expected a time zone name such as Europe/Berlin")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use a name such as Europe/Berlin or UTC)") from None
+
+
+def _digest(value: str) -> str:
+    parse_digest(value)
+    return value
+
+
+def _quiet(value: Any) -> QuietHours:
+    if not isinstance(value, str):
+        raise ValueError("expected a span such as \"22:00-07:00\" (quoted)")
+    return QuietHours.parse(value)
+
+
+def _duration(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 30s, 15m, 2h or 7d")
+    return parse_duration(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+TimeZone = Annotated[Any, BeforeValidator(parse_timezone)]
+
+
 # --- the file's shape ----------------------------------------------------------------
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
-
-
-def _query(value: str) -> str:
-    try:
-        parse(value)
-    except QueryError as exc:
-        raise ValueError(f"query does not parse: {exc}") from None
-    return value
 
 
 class _Model(BaseModel):
@@ -130,8 +207,42 @@ class SourceModel(_Model):
 
 class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    query: Annotated[str, AfterValidator(_query)]
+    query: str  # parsed in _build, where an error can name the topic
     notify: list[str] = Field(default_factory=list)
+    min_score: float = Field(default=0.0, ge=0)
+    sources: list[str] = Field(default_factory=list)
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]] = Field(
+        default_factory=list)
+    digest: Annotated[str, AfterValidator(_digest)] | None = None
+    timezone: TimeZone = None
+
+
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=100)]
+
+
+class TaggedURLModel(_Model):
+    url: str
+    tags: list[Tag] = Field(default_factory=list)
+
+
+class ChannelModel(_Model):
+    urls: list[str] = Field(default_factory=list)
+    tags: list[Union[Tag, list[Tag]]] = Field(default_factory=list)
+    max_per_hour: Annotated[int, Field(ge=1)] | None = None
+    quiet: Annotated[QuietHours, BeforeValidator(_quiet)] | None = None
+    timezone: TimeZone = None
+
+
+def _channel_form(value: Any) -> Any:
+    # The short form, a plain list of URLs, is the mapping form with only `urls`.
+    return {"urls": value} if isinstance(value, list) else value
+
+
+class RetryModel(_Model):
+    base: Duration = RetryPolicy.base
+    max: Duration = RetryPolicy.max
+    attempts: Annotated[int, Field(ge=1)] = RetryPolicy.max_attempts
+    max_age: Duration = RetryPolicy.max_age
 
 
 def _retention(value: Any) -> timedelta:
@@ -155,7 +266,10 @@ class ConfigModel(_Model):
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
-    channels: dict[Slug, list[str]] = Field(default_factory=dict)
+    urls: list[TaggedURLModel] = Field(default_factory=list)
+    channels: dict[Slug, Annotated[ChannelModel, BeforeValidator(_channel_form)]] = Field(default_factory=dict)
+    retry: RetryModel = RetryModel()
+    templates: str | None = None
 
 
 # --- the built config ----------------------------------------------------------------
@@ -172,6 +286,13 @@ class Config:
     redis: str | None = None  # the crawl queue shared by crawler workers
     metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
     retention: timedelta | None = None  # article bodies older than this are deleted
+    digests: tuple[Digest, ...] = ()
+    retry: RetryPolicy = RetryPolicy()
+    templates: Templates | None = None  # None: the built-in templates
+
+    @property
+    def digest_topics(self) -> frozenset[str]:
+        return frozenset(t for d in self.digests for t in d.topics)
 
 
 def find_config(path: str | Path | None) -> Path:
@@ -224,15 +345,33 @@ def _build(file: Path, model: ConfigModel) -> Config:
     unique(model.topics, "topics")
 
     channels: dict[str, Channel] = {}
-    for name, urls in model.channels.items():
+    for name, rules in model.channels.items():
+        urls = list(rules.urls)
+        if rules.tags:
+            pool = [(u.url, u.tags) for u in model.urls]
+            try:
+                selected = tagged_urls(pool, rules.tags)
+            except ChannelURLError as exc:
+                problem = (f"urls[{exc.index}]", str(exc))
+                if problem not in problems:  # once, however many channels use tags
+                    problems.append(problem)
+                continue
+            if not selected:
+                problems.append((f"channels.{name}.tags", "no URL in `urls:` has these tags"))
+                continue
+            urls += [u for u in selected if u not in urls]
         if not urls:
             problems.append((f"channels.{name}", "a channel needs at least one Apprise URL"))
             continue
         try:
-            channels[name] = build_channel(name, urls)
+            channel = build_channel(name, urls)
         except ChannelURLError as exc:
             problems.append((f"channels.{name}", str(exc)))
+            continue
+        channels[name] = replace(channel, max_per_hour=rules.max_per_hour, quiet=rules.quiet,
+                                 timezone=rules.timezone or channel.timezone)
 
+    source_names = {source.name for source in model.sources}
     topics = []
     for i, topic in enumerate(model.topics):
         for j, channel in enumerate(topic.notify):
@@ -241,7 +380,37 @@ def _build(file: Path, model: ConfigModel) -> Config:
                 problems.append(
                     (f"topics[{i}].notify[{j}]", f"unknown channel {channel!r} (channels: {known})")
                 )
-        topics.append(Topic(name=topic.name, query=parse(topic.query), channels=tuple(topic.notify)))
+        for j, source in enumerate(topic.sources):
+            if source not in source_names:
+                problems.append((f"topics[{i}].sources[{j}]", f"unknown source {source!r}"))
+        try:
+            query = parse(topic.query)
+        except QueryError as exc:
+            problems.append((f"topics[{i}].query",
+                             f"topic {topic.name!r}: the query does not parse: {exc}"))
+            continue
+        topics.append(Topic(
+            name=topic.name, query=query, channels=tuple(topic.notify),
+            min_score=topic.min_score, sources=frozenset(topic.sources),
+            languages=frozenset(code.lower() for code in topic.languages),
+        ))
+
+    by_time: dict[tuple[str, str], list[str]] = {}
+    zones: dict[str, tzinfo] = {}
+    for topic in model.topics:
+        if topic.digest:
+            zone = topic.timezone or ZoneInfo("UTC")
+            zones[str(zone)] = zone
+            when = " ".join(topic.digest.lower().split())
+            by_time.setdefault((when, str(zone)), []).append(topic.name)
+    digests = tuple(Digest(when, zones[zone], tuple(names)) for (when, zone), names in by_time.items())
+
+    templates = None
+    if model.templates:
+        try:
+            templates = Templates(Path(model.templates))
+        except TemplateError as exc:
+            problems.append(("templates", str(exc)))
 
     sources = []
     for source in model.sources:
@@ -264,6 +433,10 @@ def _build(file: Path, model: ConfigModel) -> Config:
         redis=model.redis,
         metrics=model.metrics,
         retention=model.retention,
+        digests=digests,
+        retry=RetryPolicy(base=model.retry.base, max=model.retry.max,
+                          max_attempts=model.retry.attempts, max_age=model.retry.max_age),
+        templates=templates,
     )
 
 

@@ -4,7 +4,8 @@ Scrapy needs Twisted's asyncio reactor, and a reactor cannot be restarted, so th
 installs it once (`run_on_reactor`) and everything after runs as coroutines on its loop:
 each source is an `AsyncIOScheduler` job that awaits one crawl (`max_instances=1`, so a
 slow source never overlaps itself), and the outbox drain is a job every few seconds that
-runs Apprise's blocking sends in a worker thread.
+runs Apprise's blocking sends in a worker thread. Each digest time (``daily 08:00`` in
+its topic's time zone) is a CronTrigger job that releases the digest's rows and drains.
 """
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.delivery import register_console
-from newswatch.alerts.outbox import DrainResult, drain
+from newswatch.alerts.outbox import DrainResult, drain, release_digest
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.distributed import Worker, mark_due
 from newswatch.crawler.ingest import Corpus
 from newswatch.crawler.sources import Source
-from newswatch.jobs.config import Config, Schedule
+from newswatch.jobs.config import Config, Digest, Schedule
 from newswatch.jobs.metrics import Metrics, MetricsServer
 from newswatch.jobs.retention import forget_bodies
 from newswatch.store.db import Store, open_store
@@ -90,9 +91,23 @@ class App:
 
     async def deliver(self, ignore_backoff: bool = False) -> DrainResult:
         async with self._delivering:
-            result = await asyncio.to_thread(
-                drain, self.store, self.config.channels, ignore_backoff=ignore_backoff
-            )
+            result = await asyncio.to_thread(self._drain, ignore_backoff)
+        self.metrics.observe_drain(result)
+        return result
+
+    def _drain(self, ignore_backoff: bool) -> DrainResult:
+        return drain(
+            self.store, self.config.channels, digest_topics=self.config.digest_topics,
+            retry=self.config.retry, templates=self.config.templates, ignore_backoff=ignore_backoff,
+        )
+
+    async def digest(self, digest: Digest) -> DrainResult:
+        """The digest's time: fold its topics' pending rows, then send them (one message
+        per channel; nothing when there is nothing new)."""
+        async with self._delivering:
+            released = await asyncio.to_thread(release_digest, self.store, digest.topics)
+            log.info("digest %s (%s): %d alert(s) due", digest.when, digest.timezone, released)
+            result = await asyncio.to_thread(self._drain, False)
         self.metrics.observe_drain(result)
         return result
 
@@ -146,9 +161,16 @@ class App:
 
         scheduler = AsyncIOScheduler(event_loop=loop)
         now = datetime.now(timezone.utc)
+
+        async def crawl_then_deliver(source):
+            # Alerts go out as soon as the crawl that found them ends, not at the next tick.
+            await self.crawl_source(source)
+            if scheduler.running:  # not while stopping
+                scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
+
         if role in ("all", "scheduler"):
             # Alone, the job is the crawl; with workers, it puts the source on Redis.
-            job = self.crawl_source if role == "all" else self.mark_due
+            job = crawl_then_deliver if role == "all" else self.mark_due
             for source in self.config.sources:
                 scheduler.add_job(
                     job, trigger(self.config.schedules[source.name]), args=[source],
@@ -160,6 +182,12 @@ class App:
                 self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
                 max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
             )
+            for digest in self.config.digests:
+                scheduler.add_job(
+                    self.digest, CronTrigger(**digest.cron(), timezone=digest.timezone), args=[digest],
+                    id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
+                    misfire_grace_time=3600,
+                )
         worker = None
         if role == "crawler":
             worker = Worker(self.crawler.context, self.config.redis)

@@ -54,7 +54,7 @@ class Metrics:
             "newswatch_source_last_success_timestamp_seconds",
             "When the source's last run without a source error ended", ["source"], registry=r)
         self.alerts = Counter(
-            "newswatch_alerts", "Alerts this process delivered (sent) or tried and will retry (failed)",
+            "newswatch_alerts", "Alerts this process delivered (sent), will retry (failed) or gave up on (dead)",
             ["outcome"], registry=r)
         self.delivery_latency = Histogram(
             "newswatch_delivery_latency_seconds", "From an alert being queued to its delivery",
@@ -85,6 +85,7 @@ class Metrics:
     def observe_drain(self, result: DrainResult) -> None:
         self.alerts.labels("sent").inc(result.sent)
         self.alerts.labels("failed").inc(result.failed)
+        self.alerts.labels("dead").inc(result.dead)
         for latency in result.latencies_s:
             self.delivery_latency.observe(latency)
 

@@ -9,6 +9,14 @@
 - `Match`: a topic matched an article, with its score and snippets.
 - `OutboxRow`: one alert to deliver, unique per (topic, story, channel), written in the
   same transaction as the article that caused it.
+- `TopicRecord`: when each topic name first appeared in the config (new topics do not
+  alert on the back catalogue).
+- `ArticleTerms`: an article's words as the query language normalises them, for the
+  full-text prefilter of backtests (SQLite FTS5 table kept in sync by triggers, or a GIN
+  index on PostgreSQL; see migration 0006).
+
+
+- `ChannelSend`: one message that went out to a channel (for `max_per_hour:`).
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -26,6 +35,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -132,11 +142,47 @@ class OutboxRow(Base):
     topic: Mapped[str] = mapped_column(String(200))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
     channel: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    # pending | sent | dead (dead-lettered: gave up after too many attempts or too long)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Goes out folded with the channel's other folded rows in one message: a digest that
+    # came due, or alerts held by quiet hours or a rate limit.
+    fold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Keys of the channel's URLs that already accepted this alert: a retry skips them.
     delivered: Mapped[list] = mapped_column(JSON, default=list)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Since when the row has been waiting to go out: creation, a digest's release, or
+    # `newswatch alerts retry`. The maximum age before dead-lettering counts from here.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TopicRecord(Base):
+    __tablename__ = "topics"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    added: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleTerms(Base):
+    __tablename__ = "article_terms"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    # Space-separated index tokens of the title's then the body's stems, in text order
+    # (alerts.backtest.index_terms); one token per stem, so phrases stay adjacent.
+    terms: Mapped[str] = mapped_column(Text)
+
+
+class ChannelSend(Base):
+    """One message delivered to a channel (an alert, a digest or a summary)."""
+
+    __tablename__ = "channel_sends"
+    __table_args__ = (Index("ix_channel_sends_channel_at", "channel", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    alerts: Mapped[int] = mapped_column(Integer, default=1)  # outbox rows it carried

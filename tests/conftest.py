@@ -42,10 +42,10 @@ class CLIResult:
 
 class Newswatch:
     """Runs `newswatch` in a working directory of its own, with a config written there.
-    A config without a `database` key gets the test's `database_url`, so every CLI test
-    runs on the backend the run is for."""
+    A config without a `database` key gets the test's `database_url` (when given), so
+    every CLI test runs on the backend the run is for."""
 
-    def __init__(self, workdir: Path, database_url: str):
+    def __init__(self, workdir: Path, database_url: str | None = None):
         self.workdir = workdir
         self.database_url = database_url
         self.config = workdir / "newswatch.yaml"
@@ -53,7 +53,9 @@ class Newswatch:
         self.env.pop("NEWSWATCH_CONFIG", None)
 
     def write_config(self, config: dict | str) -> Path:
-        if isinstance(config, dict):
+        if self.database_url is None:
+            text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+        elif isinstance(config, dict):
             text = yaml.safe_dump({"database": self.database_url, **config}, sort_keys=False)
         else:
             text = config

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
@@ -181,6 +183,11 @@ class _WebhookHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def do_GET(self) -> None:  # noqa: N802 (http.server hook name)
+        # Not recorded: `WebhookCatcher.barrier()` uses it to wait for earlier requests.
+        self.send_response(204)
+        self.end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # http.server writes every request to stderr; tests read `posts` instead.
         pass
@@ -194,9 +201,24 @@ class _WebhookHTTPServer(ThreadingHTTPServer):
         self.catcher = catcher
         super().__init__(address, _WebhookHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed mid-request (the kill -9 test) is not the server's error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _SequentialWebhookHTTPServer(_WebhookHTTPServer):
+    # One request at a time, in the order the connections arrived.
+    def process_request(self, request: Any, client_address: Any) -> None:
+        HTTPServer.process_request(self, request, client_address)
+
 
 class WebhookCatcher:
     """An HTTP server on 127.0.0.1:`port` that records every POST.
+
+    With ``sequential=True`` it handles one connection at a time, in arrival order, so
+    `barrier()` returns only once every request that reached it before has been
+    recorded (the kill -9 test: posts of a killed client must not arrive "late").
 
     `posts` holds (path, headers, parsed JSON body) per request. `responses` is a
     queue of (status, headers) consumed one per request, in order; once it is empty
@@ -206,9 +228,10 @@ class WebhookCatcher:
     changes.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, sequential: bool = False) -> None:
         self.host = HOST
         self.port = port if port is not None else free_port()
+        self.sequential = sequential
         self._lock = threading.Lock()
         self._posts: list[tuple[str, dict[str, str], Any]] = []
         self._statuses: list[int] = []
@@ -220,7 +243,8 @@ class WebhookCatcher:
     def start(self) -> WebhookCatcher:
         """Listen (again) on the fixed port; a no-op when already running."""
         if self._server is None:
-            server = _WebhookHTTPServer((self.host, self.port), self)
+            server_class = _SequentialWebhookHTTPServer if self.sequential else _WebhookHTTPServer
+            server = server_class((self.host, self.port), self)
             thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": 0.05},
                 name=f"webhook-{self.port}", daemon=True,
@@ -271,6 +295,12 @@ class WebhookCatcher:
         with self._lock:
             self._posts.clear()
             self._statuses.clear()
+
+    def barrier(self, timeout: float = 10.0) -> None:
+        """Return once a request made now has been answered: on a sequential server,
+        every connection that arrived earlier has been handled and recorded by then."""
+        with urllib.request.urlopen(f"http://{self.host}:{self.port}/barrier", timeout=timeout):
+            pass
 
     def apprise_url(self, path: str = "/hook") -> str:
         """The Apprise `json://` URL that POSTs to `path` on this server."""

@@ -60,6 +60,12 @@ BAD = [
      "sources[0]: a source needs exactly one of"),
     ("bad-query", GOOD.replace("South Korea Ukraine arms", "South (Korea Ukraine"), "topics[0].query"),
     ("negative-only-query", GOOD.replace("South Korea Ukraine arms", "-sports"), "topics[0].query"),
+    ("unknown-topic-source", GOOD.replace("notify: [local]", "notify: [local]\n    sources: [nope]"),
+     "topics[0].sources[0]: unknown source 'nope'"),
+    ("bad-language", GOOD.replace("notify: [local]", "notify: [local]\n    languages: [english]"),
+     "topics[0].languages[0]"),
+    ("negative-min-score", GOOD.replace("notify: [local]", "notify: [local]\n    min_score: -1"),
+     "topics[0].min_score"),
     ("missing-query", GOOD.replace("    query: South Korea Ukraine arms\n", ""),
      "topics[0].query: required key is missing"),
     ("duplicate-source", GOOD.replace("name: wire", "name: seeds"), "sources[1].name: duplicate"),
@@ -107,3 +113,26 @@ def test_init_writes_a_config_that_checks(newswatch):
     result = newswatch("check")
     assert result.returncode == 0, result.stderr
     assert newswatch("init").returncode == 1  # never overwrites
+
+
+def test_check_shows_topic_query_and_caret(newswatch):
+    newswatch.write_config(GOOD.replace("South Korea Ukraine arms", "South (Korea Ukraine"))
+    for command in (["check"], ["run", "--once"]):
+        result = newswatch(*command)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert lines[0] == ("newswatch.yaml: topics[0].query: topic 'sk-arms': the query does "
+                            "not parse: unbalanced parenthesis")
+        assert lines[1:3] == ["  South (Korea Ukraine", "        ^"]
+    assert not (newswatch.workdir / "newswatch.db").exists()
+
+
+def test_topic_filters_are_built(tmp_path):
+    text = GOOD.replace("notify: [local]", "notify: [local]\n    min_score: 4.5\n"
+                        "    sources: [wire]\n    languages: [en, DE]")
+    topic = load_config(write(tmp_path, text)).topics[0]
+    assert topic.min_score == 4.5
+    assert topic.sources == {"wire"} and topic.languages == {"en", "de"}
+    assert topic.accepts("wire", "de-AT") and topic.accepts("wire", None)
+    assert not topic.accepts("seeds", "en") and not topic.accepts("wire", "fr")

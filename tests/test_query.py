@@ -139,7 +139,8 @@ ERRORS = [
     ("punctuation-only", "& ...", "the query has no words to search for", 0),
     ("empty-parens", "arms ()", "empty parentheses", 5),
     ("empty-phrase", 'arms ""', "empty phrase", 5),
-    ("unknown-field", "arms foo:bar", "unknown field 'foo:' (only title: is supported)", 5),
+    ("unknown-field", "arms foo:bar",
+     "unknown field 'foo:' (only title: and source: are supported)", 5),
     ("url-is-not-a-field", "see https://x.org", "unknown field 'https:'", 4),
     ("title-alone", "arms title:", "title: needs a word, phrase or group right after it", 5),
     ("dangling-not", "arms NOT", "NOT needs a term right after it", 5),
@@ -148,7 +149,108 @@ ERRORS = [
     ("negative-only-many", '-sports -"op ed"', "a query needs at least one positive term", 0),
     ("negative-only-group", "-(a OR b)", "a query needs at least one positive term", 0),
     ("negative-or-branch", "arms OR -sports", "every OR alternative needs a positive term", 8),
+    ("source-alone", "source:reuters", "a query needs at least one positive term", 0),
+    ("source-or-branch", "arms OR source:reuters",
+     "every OR alternative needs a positive term", 8),
+    ("source-no-name", "arms source:", "source: needs a source name right after it", 5),
+    ("source-bad-name", "arms source:(a OR b)", "source: needs a source name right after it", 5),
+    ("near-no-distance", "Korea NEAR arms", "NEAR needs a distance in words, e.g. NEAR/5", 6),
+    ("near-bad-distance", "Korea NEAR/x arms", "NEAR needs a distance in words", 6),
+    ("near-leading", "NEAR/3 arms", "NEAR needs a term on both sides", 0),
+    ("near-dangling", "arms NEAR/3", "NEAR needs a term on both sides", 5),
+    ("near-negated-side", "arms NEAR/3 -sports", "NEAR needs a word, a phrase", 12),
+    ("near-and-group", "arms NEAR/3 (Korea Japan)", "NEAR needs a word, a phrase", 13),
 ]
+
+
+# (id, query, source, title, text, should match, why): NEAR and source:
+FIELD_CASES = [
+    ("near-within", "Korea NEAR/5 arms", "", "", SENTENCE, True,
+     "five words between Korea and arms"),
+    ("near-too-far", "Korea NEAR/4 arms", "", "", SENTENCE, False,
+     "five words between, four allowed"),
+    ("near-either-order", "arms NEAR/5 Korea", "", "", SENTENCE, True, "order does not matter"),
+    ("near-adjacent", "Korea NEAR/0 arms", "", "", "Korea arms deal", True,
+     "NEAR/0 is adjacent, in either order"),
+    ("near-line-break", "Korea NEAR/1 arms", "", "", "Korea sends\narms", True,
+     "a line break is no word"),
+    ("near-not-across-fields", "Korea NEAR/9 arms", "", "South Korea", "arms", False,
+     "title and body are separate texts"),
+    ("near-in-title", "title:(Korea NEAR/2 arms)", "", "Korea weighs arms", "", True,
+     "title: applies to both sides"),
+    ("near-phrase", '"South Korea" NEAR/3 Ukraine', "", "", "South Korea, in talks with Ukraine",
+     True, "a phrase side is measured from its last word"),
+    ("near-or-side", "(Kyiv OR Kiev) NEAR/2 arms", "", "", "arms for Kiev", True,
+     "any alternative of a group"),
+    ("near-stemmed", "weapon NEAR/1 shipments", "", "", "shipment of weapons", True,
+     "stems compared, as everywhere"),
+    ("near-chain", "Korea NEAR/2 arms NEAR/2 Ukraine", "", "", "Korea sends arms to Ukraine",
+     True, "a chain: each link within its distance"),
+    ("near-chain-broken", "Korea NEAR/2 arms NEAR/2 Ukraine", "", "",
+     "Korea sends arms, officials say, eventually to Ukraine", False,
+     "Ukraine is too far from the Korea-arms pair"),
+    ("near-lowercase-is-word", "Korea near arms", "", "", "Korea sends arms", False,
+     "lowercase near is a word that must occur"),
+    ("source-same", "Ukraine source:wnam", "wnam", "", "Ukraine", True, "from that source"),
+    ("source-case", "Ukraine source:WNAM", "wnam", "", "Ukraine", True, "case-insensitive"),
+    ("source-other", "Ukraine source:wnam", "viewus", "", "Ukraine", False,
+     "from another source"),
+    ("source-prefix", "Ukraine source:wna", "wnam", "", "Ukraine", False,
+     "a source name is compared whole"),
+    ("source-or", "Ukraine (source:a OR source:b)", "b", "", "Ukraine", True,
+     "sources in a group"),
+    ("source-negated", "Ukraine -source:wnam", "wnam", "", "Ukraine", False,
+     "excluding a source"),
+    ("source-unknown-doc", "Ukraine source:wnam", None, "", "Ukraine", False,
+     "an article of no known source is of no named one"),
+]
+
+
+@pytest.mark.parametrize("query,source,title,text,expected,why",
+                         [c[1:] for c in FIELD_CASES], ids=[c[0] for c in FIELD_CASES])
+def test_near_and_source(query, source, title, text, expected, why):
+    match = parse(query).match(Document(title, text, source))
+    assert (match is not None) == expected, why
+    if match is not None:
+        assert match.snippets
+
+
+def test_near_marks_only_the_close_pair():
+    text = "Korea spoke first. Much later, in another story, Korea sends arms."
+    match = parse("Korea NEAR/1 arms").match(Document("", text))
+    assert _mark_texts(match) == ["Korea", "arms"]
+    assert match.snippets[0].text == "Much later, in another story, Korea sends arms."
+
+
+def test_sidebar_only_term_never_matches_the_extracted_article():
+    """Seed 004's "Weekly Best Articles" sidebar mentions a Komodo dragon; its article
+    does not. Matching sees the extracted title and body only."""
+    from newswatch.crawler.extract import extract
+
+    seed = SEED.parent / "004_9b88c3d1e34566fc.txt"
+    raw = seed.read_text(encoding="utf-8")
+    assert parse("Komodo dragon").match(Document("", raw)) is not None, "the page has it"
+    article = extract(seed.read_bytes(), seed.resolve().as_uri(), None)
+    assert parse("Komodo dragon").match(Document(article.title, article.text)) is None
+    assert parse("South Korea Ukraine arms").match(
+        Document(article.title, article.text)) is not None
+
+
+def test_anchors_cover_every_match():
+    """An inverted index files a query under its anchors: each match has one of them."""
+    for query, source, title, text in (
+            [(c[1], None, c[2], c[3]) for c in CASES] + [c[1:5] for c in FIELD_CASES]):
+        q = parse(query)
+        doc = Document(title, text, source)
+        assert q.anchors, query
+        if q.match(doc) is not None:
+            assert q.anchors & doc.stems, query
+
+
+def test_anchors_prefer_rare_words():
+    assert parse("the Hague talks").anchors in ({"hagu"}, {"talk"})
+    assert parse("Kyiv OR Kiev").anchors == {"kyiv", "kiev"}
+    assert parse('"South Korea" -sports').anchors <= {"south", "korea"}
 
 
 @pytest.mark.parametrize("query,problem,position",
