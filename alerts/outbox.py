@@ -7,8 +7,9 @@ however often the process restarts, however many notifiers run.
 
 `drain` delivers due rows through Apprise:
 
-- `_claim` picks the due rows; it is the one place that decides what a notifier takes
-  (several notifiers on PostgreSQL would claim there with ``FOR UPDATE SKIP LOCKED``).
+- `_claim` picks the due rows; on PostgreSQL it claims them for this notifier (a lease on
+  `next_attempt_at`, taken with ``FOR UPDATE SKIP LOCKED``), so several notifiers never
+  take the same row; `_release` hands back what a drain did not settle.
 - Each URL of a channel is tracked on its own (`OutboxRow.delivered` holds the keys of
   the URLs that accepted the alert): a failing URL is retried without re-sending to the
   others, and a row is `sent` only when every URL of its channel has accepted it.
@@ -163,13 +164,14 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
            digest_topics: Collection[str], only: Collection[int] | None) -> list[_Due]:
     """The rows this notifier delivers now: pending, due, and not waiting for a digest.
 
-    The single place that selects rows for delivery, and it claims them, so that several
-    notifiers (processes, machines) never take the same row: one statement moves the rows'
-    `next_attempt_at` a `CLAIM_LEASE` ahead, which makes them not due for anyone else. On
-    PostgreSQL its `FOR UPDATE SKIP LOCKED` lets notifiers claim side by side without
-    waiting for each other; SQLite runs it under its one write lock. `_finish` then sets
-    each row's real state, `_release` hands back what this drain did not settle, and the
-    rows of a notifier that dies mid-delivery are handed back when the lease ends.
+    The single place that selects rows for delivery. On PostgreSQL, where several
+    notifiers (processes, machines) may run, it also claims them so that no two take the
+    same row: one statement, `FOR UPDATE SKIP LOCKED`, moves the rows' `next_attempt_at` a
+    `CLAIM_LEASE` ahead, which makes them not due for anyone else. `_finish` then sets each
+    row's real state, `_release` hands back what this drain did not settle, and the rows of
+    a notifier that dies mid-delivery are handed back when the lease ends. A SQLite file
+    has one notifier (the one process, or one `--role notifier`): its rows are selected
+    only, so a notifier restarted after kill -9 delivers them at once.
     """
     query = select(OutboxRow.id).where(OutboxRow.status == PENDING)
     if not ignore_backoff:
@@ -178,16 +180,19 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
         query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
     if only is not None:
         query = query.where(OutboxRow.id.in_(list(only)))
-    claimed = session.scalars(
-        update(OutboxRow)
-        .where(OutboxRow.id.in_(query.with_for_update(skip_locked=True).scalar_subquery()))
-        .values(next_attempt_at=now + CLAIM_LEASE)
-        .returning(OutboxRow)
-    ).all()
+    if session.get_bind().dialect.name != "postgresql":
+        claimed = session.scalars(select(OutboxRow).where(OutboxRow.id.in_(query.scalar_subquery())))
+    else:
+        claimed = session.scalars(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(query.with_for_update(skip_locked=True).scalar_subquery()))
+            .values(next_attempt_at=now + CLAIM_LEASE)
+            .returning(OutboxRow)
+        )
     return [
         _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
              queued_at=r.queued_at or r.created_at, delivered=set(r.delivered))
-        for r in sorted(claimed, key=lambda r: r.id)
+        for r in sorted(claimed.all(), key=lambda r: r.id)
     ]
 
 

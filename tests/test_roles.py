@@ -1,5 +1,5 @@
 """`newswatch run --role`: one scheduler, two crawler workers and two notifiers, each a
-real process, sharing PostgreSQL (or SQLite) and Redis, crawl a site of 200 articles:
+real process, sharing PostgreSQL and Redis, crawl a site of 200 articles:
 every article is stored once, every alert is sent once, and a crawler worker killed
 mid-run loses nothing."""
 from __future__ import annotations
@@ -39,15 +39,16 @@ def redis_url():
     server.close()
 
 
-def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_url):
+def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_url, postgres_url):
     site, korea = big_site(ARTICLES, delay=0.5)
     newswatch.write_config({
+        "database": postgres_url,  # several notifiers: PostgreSQL (a SQLite file has one)
         "redis": redis_url,
         "sources": [{"name": "bignews", "feed": site.feed_url, "every": "3s"}],
         "topics": [{"name": "korea-arms", "query": KOREA_QUERY, "notify": ["hook"]}],
         "channels": {"hook": [webhook_server.apprise_url()]},
     })
-    store = open_store(newswatch.database_url)
+    store = open_store(postgres_url)
 
     def stored() -> int:
         with store.session() as session:

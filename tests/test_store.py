@@ -101,7 +101,8 @@ def outbox_rows(store, stories: int) -> None:
         corpus.add(Article(url, url, f"{ARTICLE.title} ({i})", text, None, "en", None), "wire")
 
 
-def test_notifiers_in_several_processes_send_each_alert_once(database_url, webhook_server):
+def test_notifiers_in_several_processes_send_each_alert_once(postgres_url, webhook_server):
+    database_url = postgres_url  # several notifiers: PostgreSQL (SQLite has one notifier)
     store = open_store(database_url)
     outbox_rows(store, 40)
 
@@ -114,8 +115,8 @@ def test_notifiers_in_several_processes_send_each_alert_once(database_url, webho
     store.close()
 
 
-def test_a_claim_is_handed_back_when_its_lease_ends(database_url, webhook_server):
-    store = open_store(database_url)
+def test_a_claim_is_handed_back_when_its_lease_ends(postgres_url, webhook_server):
+    store = open_store(postgres_url)
     outbox_rows(store, 3)
     now = datetime.now(timezone.utc)
     channels = {"hook": build_channel("hook", [webhook_server.apprise_url()])}
