@@ -24,7 +24,8 @@ class Topic:
     articles from those sources / in those languages (ISO 639-1) match; an article whose
     language is unknown is not excluded, as many pages do not declare theirs.
     `added`: when the topic first appeared in the config (set at start from the store);
-    it alerts only on articles first seen since then.
+    it alerts only on articles first seen since then. `every_article`: alert for each
+    article rather than once per story.
     """
 
     name: str
@@ -34,6 +35,7 @@ class Topic:
     sources: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
     added: datetime | None = None
+    every_article: bool = False
 
     def accepts(self, source: str | None, language: str | None) -> bool:
         """Whether the topic's source and language filters let such an article through."""

@@ -3,7 +3,8 @@
 `enqueue` runs inside the ingest transaction, so a stored match always has its outbox rows
 and a crash cannot separate them. Rows are unique per (topic, story, channel), enforced by
 a unique constraint: a story alerts a channel once, however many of its articles arrive,
-however often the process restarts, however many notifiers run.
+however often the process restarts, however many notifiers run. A topic with
+`every_article` has rows per (topic, article, channel) instead.
 
 `drain` delivers due rows through Apprise:
 
@@ -83,14 +84,19 @@ class RetryPolicy:
         return wait
 
 
-def enqueue(session: Session, story_id: int, matches: list[TopicMatch]) -> None:
-    """Outbox rows for each matched topic's channels on this story (existing ones kept)."""
+def enqueue(session: Session, story_id: int, matches: list[TopicMatch],
+            article_id: int | None = None) -> None:
+    """Outbox rows for each matched topic's channels on this story (existing ones kept).
+    A topic with `every_article` gets a row for the article `article_id` instead, and none
+    when `article_id` is None (a copy of a stored article)."""
     now = datetime.now(timezone.utc)
     rows = [
         {"topic": m.topic.name, "story_id": story_id, "channel": channel,
+         "article_id": article_id if m.topic.every_article else None,
          "status": PENDING, "attempts": 0, "delivered": [], "fold": False,
          "created_at": now, "queued_at": now, "next_attempt_at": now}
         for m in matches
+        if article_id is not None or not m.topic.every_article
         for channel in m.topic.channels
     ]
     insert_or_ignore(session, OutboxRow.__table__, rows)
@@ -117,6 +123,7 @@ class _Due:
     fold: bool
     queued_at: datetime
     delivered: set[str] = field(default_factory=set)
+    article_id: int | None = None  # the one article alerted, for an every_article topic
 
 
 def drain(
@@ -191,7 +198,8 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
         )
     return [
         _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
-             queued_at=r.queued_at or r.created_at, delivered=set(r.delivered))
+             queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
+             article_id=r.article_id)
         for r in sorted(claimed.all(), key=lambda r: r.id)
     ]
 
@@ -267,7 +275,8 @@ def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
     """One message (one alert, or one folded message of many rows) to each URL of
     `channel` that has not accepted it yet; then the rows' new state, in one commit."""
     with store.session() as session:
-        stories = {r.id: DigestStory(r.topic, tuple(story_items(session, r.story_id, r.topic)))
+        stories = {r.id: DigestStory(r.topic, tuple(
+                       story_items(session, r.story_id, r.topic, r.article_id)))
                    for r in rows}
     empty = [r for r in rows if not stories[r.id].items]
     if empty:
@@ -400,14 +409,19 @@ def requeue(store: Store, ids: Collection[int] | None = None) -> list[int]:
         return [row.id for row in rows]
 
 
-def story_items(session: Session, story_id: int, topic: str) -> list[AlertItem]:
-    """The story's articles that match `topic`, earliest first, as alerts show them."""
-    rows = session.execute(
+def story_items(session: Session, story_id: int, topic: str,
+                article_id: int | None = None) -> list[AlertItem]:
+    """The story's articles that match `topic`, earliest first, as alerts show them (only
+    article `article_id` when given)."""
+    query = (
         select(Article, Match)
         .join(Match, Match.article_id == Article.id)
         .where(Article.story_id == story_id, Match.topic == topic)
         .order_by(Article.first_seen, Article.id)
-    ).all()
+    )
+    if article_id is not None:
+        query = query.where(Article.id == article_id)
+    rows = session.execute(query).all()
     return [
         AlertItem(
             title=article.title,

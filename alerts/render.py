@@ -195,7 +195,7 @@ def _segments(snippet: Snippet, limit: int) -> tuple[_Segment, ...]:
 
     Marks are offsets into the raw text; they are applied before cleaning so that
     removing characters cannot shift them. Bad marks (out of range, overlapping) are
-    skipped rather than trusted; adjacent marks are merged.
+    skipped rather than trusted; marks that touch or are one space apart are merged.
     """
     text = str(snippet.text or "")
     spans: list[list[int]] = []
@@ -207,7 +207,8 @@ def _segments(snippet: Snippet, limit: int) -> tuple[_Segment, ...]:
         start, end = max(start, 0), min(end, len(text))
         if start >= end or (spans and start < spans[-1][1]):
             continue
-        if spans and start == spans[-1][1]:
+        if spans and text[spans[-1][1]:start] in ("", " "):
+            # "«South Korea»" reads better than "«South» «Korea»".
             spans[-1][1] = end
         else:
             spans.append([start, end])

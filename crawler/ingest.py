@@ -4,9 +4,13 @@ transaction.
 `Corpus.add` is the last stage of the crawl. Its guarantees:
 - every URL that led to the article (as fetched, `rel=canonical`, the link that was
   followed) is recorded in canonical form, so none of them is fetched again;
-- an article whose normalised text is already stored joins the original's story as an
-  exact duplicate (its matches are stored, but the story's outbox rows already exist, so
-  nothing alerts twice);
+- an article whose normalised text is already stored (exact) or whose MinHash signature is
+  close to a stored original's (near, crawler/neardup.py) joins the original's story as a
+  duplicate: its matches are stored, but the story's outbox rows already exist, so
+  nothing alerts twice;
+- any other article joins the story of an earlier report of the same event
+  (crawler/stories.py) or starts a story of its own; a topic alerts once per story, or
+  once per article when it asks for every article;
 - matches and outbox rows are committed with the article or not at all;
 - several processes adding the same URL at once store it once: the URL table's unique key
   decides, and the losers get the winner's article as a duplicate.
@@ -22,12 +26,13 @@ from sqlalchemy import select
 from newswatch.alerts.backtest import index_terms, register_topics
 from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
 from newswatch.alerts.outbox import enqueue
+from newswatch.crawler import neardup, stories
 from newswatch.crawler.dedup import content_hash, url_hash
 from newswatch.crawler.extract import Article
 from newswatch.crawler.urls import canonical_url
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import Article as StoredArticle
-from newswatch.store.models import ArticleTerms, ArticleURL, Match, Story
+from newswatch.store.models import ArticleTerms, ArticleURL, Match, Story, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +81,21 @@ class Corpus:
             return Ingested("duplicate", known.id, known.story_id, ())
 
         digest = content_hash(article.text)
-        original = session.scalars(
-            select(StoredArticle)
-            .where(StoredArticle.content_hash == digest, StoredArticle.duplicate_of.is_(None))
-            .limit(1)
-        ).first()
-        if original is None:
-            story = Story(title=article.title)
-            session.add(story)
-            session.flush()
-            story_id = story.id
-        else:
+        signature = neardup.Signature.of(article.text)
+        original, kind = self._original(session, digest, signature)
+        if original is not None:
             story_id = original.story_id
+        else:
+            found_terms = stories.terms(article.title, article.text)
+            at = article.published or utcnow()
+            joined = stories.find(session, found_terms, at)
+            if joined is not None:
+                story_id = joined.story_id
+            else:
+                story = Story(title=article.title)
+                session.add(story)
+                session.flush()
+                story_id = story.id
 
         stored = StoredArticle(
             story_id=story_id,
@@ -101,6 +109,7 @@ class Corpus:
             author=article.author,
             content_hash=digest,
             duplicate_of=original.id if original is not None else None,
+            duplicate_kind=kind,
         )
         session.add(stored)
         session.flush()
@@ -108,6 +117,11 @@ class Corpus:
         # the one whose insert skips a URL has lost the race.
         if _remember_urls(session, urls, stored.id) < len(urls):
             raise _URLTaken
+        if original is None:
+            # Only originals are indexed: copies find them, and the index grows with
+            # distinct articles rather than with syndication.
+            neardup.remember(session, stored.id, signature)
+            stories.remember(session, stored.id, found_terms, at)
 
         session.add(ArticleTerms(article_id=stored.id,
                                  terms=index_terms(article.title, article.text)))
@@ -125,10 +139,27 @@ class Corpus:
                     ],
                 )
             )
-        # A topic added after the article was first seen does not alert on it.
-        enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(stored.first_seen)])
+        # A topic added after the article was first seen does not alert on it; a copy
+        # never alerts again, not even a topic that wants every article.
+        enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(stored.first_seen)],
+                article_id=None if original is not None else stored.id)
         outcome: Outcome = "new" if original is None else "duplicate"
         return Ingested(outcome, stored.id, story_id, tuple(m.topic.name for m in matches))
+
+    @staticmethod
+    def _original(session, digest: str, signature: neardup.Signature):
+        """The stored original this text copies, and how ("exact" or "near"), if any."""
+        exact = session.scalars(
+            select(StoredArticle)
+            .where(StoredArticle.content_hash == digest, StoredArticle.duplicate_of.is_(None))
+            .limit(1)
+        ).first()
+        if exact is not None:
+            return exact, "exact"
+        near = neardup.find(session, signature)
+        if near is not None:
+            return session.get(StoredArticle, near.article_id), "near"
+        return None, None
 
     @staticmethod
     def _known_article(session, urls: set[str]) -> StoredArticle | None:

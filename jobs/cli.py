@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
@@ -279,7 +279,15 @@ def cmd_stories(args) -> int:
     since = datetime.now(timezone.utc) - args.since
     store = open_store(config.database)
     with store.session() as session:
-        query = select(Story).where(Story.first_seen >= since).order_by(Story.first_seen.desc())
+        # A story shows while it gains articles, newest activity first.
+        latest = (
+            select(Article.story_id, func.max(Article.first_seen).label("latest"))
+            .group_by(Article.story_id).subquery()
+        )
+        query = (
+            select(Story).join(latest, latest.c.story_id == Story.id)
+            .where(latest.c.latest >= since).order_by(latest.c.latest.desc(), Story.id.desc())
+        )
         if args.topic:
             query = query.where(
                 exists().where(Article.story_id == Story.id, Match.article_id == Article.id,
@@ -294,7 +302,8 @@ def cmd_stories(args) -> int:
                     {"url": a.url, "title": a.title, "source": a.source,
                      "first_seen": a.first_seen.isoformat(),
                      "published": a.published.isoformat() if a.published else None,
-                     "duplicate": a.duplicate_of is not None}
+                     "duplicate": a.duplicate_of is not None,
+                     "duplicate_kind": a.duplicate_kind}
                     for a in story.articles
                 ],
             }
@@ -306,8 +315,11 @@ def cmd_stories(args) -> int:
         return EXIT_OK
     for story in stories:
         print(f"#{story['id']}  {story['title']}  ({story['first_seen'][:16]})")
-        for a in story["articles"]:
-            print(f"    {a['source']:<16} {a['title']}\n    {'':<16} {a['url']}")
+        for n, a in enumerate(story["articles"]):
+            copy = f" ({a['duplicate_kind']} copy)" if a["duplicate_kind"] else ""
+            if n == 1:
+                print("  also reported by")
+            print(f"    {a['source']:<16} {a['title']}{copy}\n    {'':<16} {a['url']}")
     print(f"{len(stories)} stories")
     return EXIT_OK
 

@@ -209,6 +209,7 @@ class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     query: str  # parsed in _build, where an error can name the topic
     notify: list[str] = Field(default_factory=list)
+    every_article: bool = False  # alert for each article, not once per story
     min_score: float = Field(default=0.0, ge=0)
     sources: list[str] = Field(default_factory=list)
     languages: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]] = Field(
@@ -393,6 +394,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
             name=topic.name, query=query, channels=tuple(topic.notify),
             min_score=topic.min_score, sources=frozenset(topic.sources),
             languages=frozenset(code.lower() for code in topic.languages),
+            every_article=topic.every_article,
         ))
 
     by_time: dict[tuple[str, str], list[str]] = {}

@@ -6,16 +6,19 @@
   story, so that their URLs stay known and `stories` can list every outlet.
 - `ArticleURL`: every canonical URL that led to an article (the fetched one, the page's
   `rel=canonical`, the feed's link); a URL found here is never fetched again.
+- `NearDupBand`, `NearDupSignature`: the MinHash-LSH index of original articles (dedup
+  level 3, crawler/neardup.py).
+- `StoryTerm`: the distinctive terms of each article, by time, for grouping articles into
+  stories (dedup level 4, crawler/stories.py).
 - `Match`: a topic matched an article, with its score and snippets.
-- `OutboxRow`: one alert to deliver, unique per (topic, story, channel), written in the
-  same transaction as the article that caused it.
+- `OutboxRow`: one alert to deliver, unique per (topic, story, channel) — or per (topic,
+  article, channel) for a topic that asks for every article — written in the same
+  transaction as the article that caused it.
 - `TopicRecord`: when each topic name first appeared in the config (new topics do not
   alert on the back catalogue).
 - `ArticleTerms`: an article's words as the query language normalises them, for the
   full-text prefilter of backtests (SQLite FTS5 table kept in sync by triggers, or a GIN
   index on PostgreSQL; see migration 0006).
-
-
 - `ChannelSend`: one message that went out to a channel (for `max_per_hour:`).
 """
 from __future__ import annotations
@@ -30,10 +33,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -102,8 +107,10 @@ class Article(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    # None for an original; "exact" when its text hashes like an earlier article's.
+    # None for an original; else the original it copies, and how: "exact" (same
+    # normalised text) or "near" (MinHash-LSH, crawler/neardup.py).
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    duplicate_kind: Mapped[str | None] = mapped_column(String(8))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     story: Mapped[Story] = relationship(back_populates="articles")
@@ -116,6 +123,38 @@ class ArticleURL(Base):
     url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+
+
+class NearDupBand(Base):
+    __tablename__ = "neardup_bands"
+    # The primary key is the lookup index; without a rowid SQLite keeps one B-tree only.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    band_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+
+
+class NearDupSignature(Base):
+    __tablename__ = "neardup_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoryTerm(Base):
+    __tablename__ = "story_terms"
+    # (term, time) first: a lookup asks for a few terms within a time window.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    term_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
 
 
 class Match(Base):
@@ -134,13 +173,20 @@ class Match(Base):
 class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("topic", "story_id", "channel", name="uq_outbox_topic_story_channel"),
+        # One alert per (topic, story, channel); a topic with `every_article` gets rows
+        # with article_id set, one per (topic, article, channel).
+        Index("uq_outbox_topic_story_channel", "topic", "story_id", "channel", unique=True,
+              sqlite_where=text("article_id IS NULL"), postgresql_where=text("article_id IS NULL")),
+        Index("uq_outbox_topic_article_channel", "topic", "article_id", "channel", unique=True,
+              sqlite_where=text("article_id IS NOT NULL"),
+              postgresql_where=text("article_id IS NOT NULL")),
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     topic: Mapped[str] = mapped_column(String(200))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     channel: Mapped[str] = mapped_column(String(200))
     # pending | sent | dead (dead-lettered: gave up after too many attempts or too long)
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -41,8 +41,10 @@ def delivered_in_db(db) -> set[tuple[str, str]]:
         return set()
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
         try:
+            # An every_article row's alert is titled by its article, a story row's by its story.
             found = conn.execute(
-                "SELECT o.topic, s.title, o.delivered FROM outbox o JOIN stories s ON s.id = o.story_id"
+                "SELECT o.topic, COALESCE(a.title, s.title), o.delivered FROM outbox o"
+                " JOIN stories s ON s.id = o.story_id LEFT JOIN articles a ON a.id = o.article_id"
             ).fetchall()
         except sqlite3.OperationalError:  # killed before the first migration committed
             return set()
@@ -64,7 +66,10 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
     key_of_path = {f"/k9/{i}": hashlib.sha256(u.encode()).hexdigest()[:16] for i, u in enumerate(urls)}
     newswatch.write_config({
         "sources": [{"name": "drop", "path": "drop/", "every": "1h"}],
-        "topics": [{"name": n, "query": q, "notify": ["hook"]} for n, q in TOPICS.items()],
+        # The reports are one story (same day, same wording): every_article keeps one
+        # alert per report, so there are many alerts to kill the process between.
+        "topics": [{"name": n, "query": q, "notify": ["hook"], "every_article": True}
+                   for n, q in TOPICS.items()],
         "channels": {"hook": urls},
     })
     db = newswatch.workdir / "newswatch.db"

@@ -9,6 +9,7 @@ PostgreSQL always.
 from __future__ import annotations
 
 import multiprocessing
+import random
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -92,13 +93,20 @@ def test_one_article_added_by_several_processes_at_once_is_stored_once(database_
     store.close()
 
 
+VOCABULARY = ("harbour budget river council bridge school market winter harvest museum "
+              "railway library festival hospital stadium tunnel orchard bakery ferry canal "
+              "airport theatre garden factory reservoir vineyard quarry lighthouse").split()
+
+
 def outbox_rows(store, stories: int) -> None:
-    """`stories` articles on different stories, each with its alert for channel "hook"."""
-    corpus = Corpus(store, (Topic("korea-arms", TOPICS[0].query, ("hook",)),))
+    """`stories` unrelated reports (no shared names or figures, different words: different
+    stories, no near-duplicates), each with its alert for channel "hook"."""
+    corpus = Corpus(store, (Topic("reports", parse("report"), ("hook",)),))
+    rng = random.Random(7)
     for i in range(stories):
-        url = f"https://news.example/world/{i}.html"
-        text = f"{ARTICLE.text} Report number {i}."
-        corpus.add(Article(url, url, f"{ARTICLE.title} ({i})", text, None, "en", None), "wire")
+        url = f"https://news.example/local/{i}.html"
+        text = " ".join(f"the {' '.join(rng.sample(VOCABULARY, 6))} report." for _ in range(8))
+        corpus.add(Article(url, url, f"report on the {rng.choice(VOCABULARY)}", text, None, "en", None), "wire")
 
 
 def test_notifiers_in_several_processes_send_each_alert_once(postgres_url, webhook_server):

@@ -1,0 +1,213 @@
+"""Near-duplicate lookup+insert cost, index size, and accuracy (crawler/neardup.py).
+
+Workload:
+- Texts: synthetic articles of 8 paragraphs x 60 words drawn from a Zipf-distributed
+  vocabulary of 20,000 words (news-like word frequencies, no shared phrasing by design).
+- Cost: a SQLite file store (WAL, synchronous=NORMAL, as newswatch runs it) holding 1,000
+  and then 1,000,000 articles' LSH entries; the 1M store is built directly with
+  executemany of synthetic band keys (uniform 32-bit keys, as crc32 band keys are) and
+  random 256-byte signatures. Then 1,000 new articles are each looked up (`neardup.find`)
+  and inserted (`neardup.remember`) in a transaction of their own, as ingest does; the
+  MinHash itself is computed beforehand and timed apart (`minhash_us_per_article`).
+  Foreign keys are off in these stores (their articles rows are not built).
+- Baseline, same run: the lookup without the index, a numpy scan comparing the new
+  signature with every stored one (`scan_us_per_article_1m`, 30 lookups).
+- Accuracy: 1,000 originals, 3 perturbed copies of each (boilerplate + new headline;
+  one paragraph replaced; one paragraph added and 3% of words changed), and 1,000
+  near-misses (distinct articles that reuse 3 of their 8 paragraphs from an original).
+  A copy is a true positive when it finds its own original; a near-miss that finds
+  anything, or a copy that finds another original, is a false positive.
+
+Targets: growth <= 1.5, index_bytes_per_article <= 300, precision >= 0.99,
+recall >= 0.95. The last line printed is one JSON object of the figures.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+from newswatch.crawler import neardup
+from newswatch.store.models import NearDupBand, NearDupSignature
+
+VOCABULARY = 20_000
+PARAGRAPHS, WORDS = 8, 60
+SEED = 5
+
+rng = random.Random(SEED)
+_words = [f"w{i}" for i in range(VOCABULARY)]
+_cum_weights = list(np.cumsum([1 / (rank + 1) for rank in range(VOCABULARY)]))
+_BOILERPLATE = ("Share this article on Facebook Twitter LinkedIn Email Print . Subscribe to our "
+                "newsletter for the latest headlines . Read more : Most popular stories this week . "
+                "Advertisement . Comments ( 12 ) . Follow us for breaking news alerts .")
+
+
+def paragraph() -> str:
+    return " ".join(rng.choices(_words, cum_weights=_cum_weights, k=WORDS))
+
+
+def article() -> list[str]:
+    return [paragraph() for _ in range(PARAGRAPHS)]
+
+
+def perturbed(paragraphs: list[str], how: int) -> str:
+    if how == 0:  # other boilerplate and a new headline around the same body
+        return "\n\n".join(["Breaking : " + paragraph()[:80], *paragraphs, _BOILERPLATE])
+    if how == 1:  # one paragraph rewritten
+        changed = list(paragraphs)
+        changed[rng.randrange(len(changed))] = paragraph()
+        return "\n\n".join(changed)
+    words = "\n\n".join([*paragraphs, paragraph()]).split(" ")  # one added, 3% edited
+    for i in rng.sample(range(len(words)), k=len(words) * 3 // 100):
+        words[i] = rng.choice(_words)
+    return " ".join(words)
+
+
+def near_miss(paragraphs: list[str]) -> str:
+    mine = article()
+    for i in rng.sample(range(PARAGRAPHS), k=3):
+        mine[i] = paragraphs[i]
+    return "\n\n".join(mine)
+
+
+def engine_for(path: Path):
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    NearDupBand.metadata.create_all(engine, tables=[NearDupBand.__table__, NearDupSignature.__table__])
+    return engine
+
+
+def fill(path: Path, count: int) -> None:
+    """`count` articles' synthetic LSH entries, bulk-loaded in key order (no journal
+    while loading; the timed part runs in WAL mode afterwards)."""
+    generator = np.random.default_rng(SEED)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=OFF")
+    connection.execute("PRAGMA synchronous=OFF")
+    connection.execute("PRAGMA cache_size=-262144")
+    keys = generator.integers(-(1 << 31), 1 << 31, size=count * neardup.BANDS, dtype=np.int64)
+    ids = np.repeat(np.arange(1, count + 1, dtype=np.int64), neardup.BANDS)
+    order = np.lexsort((ids, keys))
+    with connection:
+        connection.executemany("INSERT OR IGNORE INTO neardup_bands (band_key, article_id) VALUES (?, ?)",
+                               zip(keys[order].tolist(), ids[order].tolist()))
+        blobs = generator.integers(0, 256, size=(count, neardup.NUM_PERM * 2), dtype=np.uint8)
+        connection.executemany(
+            "INSERT INTO neardup_signatures (article_id, signature) VALUES (?, ?)",
+            ((i + 1, blobs[i].tobytes()) for i in range(count)),
+        )
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.close()
+
+
+def bytes_of(path: Path, table: str) -> int:
+    connection = sqlite3.connect(path)
+    size = connection.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = ?", (table,)).fetchone()[0]
+    connection.close()
+    return int(size)
+
+
+def timed_inserts(path: Path, stored: int, signatures: list[neardup.Signature]) -> float:
+    engine = engine_for(path)
+    sessions = sessionmaker(engine)
+    start = time.perf_counter()
+    for offset, signature in enumerate(signatures):
+        with sessions.begin() as session:
+            neardup.find(session, signature)
+            neardup.remember(session, stored + offset + 1, signature)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed / len(signatures) * 1e6
+
+
+def scan_lookup(path: Path, signatures: list[neardup.Signature]) -> float:
+    """The baseline: every stored signature compared with the new one (loaded into
+    memory first, uncharged)."""
+    connection = sqlite3.connect(path)
+    rows = connection.execute("SELECT signature FROM neardup_signatures").fetchall()
+    connection.close()
+    matrix = np.frombuffer(b"".join(r[0] for r in rows), dtype="<u2").reshape(len(rows), -1)
+    start = time.perf_counter()
+    for signature in signatures:
+        mine = np.frombuffer(signature.packed(), dtype="<u2")
+        np.count_nonzero(matrix == mine, axis=1).argmax()
+    return (time.perf_counter() - start) / len(signatures) * 1e6
+
+
+def accuracy(workdir: Path) -> tuple[float, float, int]:
+    engine = engine_for(workdir / "accuracy.db")
+    sessions = sessionmaker(engine)
+    originals = [article() for _ in range(1000)]
+    with sessions.begin() as session:
+        for i, paragraphs in enumerate(originals, start=1):
+            neardup.remember(session, i, neardup.Signature.of("\n\n".join(paragraphs)))
+    tp = fp = 0
+    with sessions.begin() as session:
+        for i, paragraphs in enumerate(originals, start=1):
+            for how in range(3):
+                found = neardup.find(session, neardup.Signature.of(perturbed(paragraphs, how)))
+                tp += found is not None and found.article_id == i
+                fp += found is not None and found.article_id != i
+            if neardup.find(session, neardup.Signature.of(near_miss(paragraphs))) is not None:
+                fp += 1
+    engine.dispose()
+    return (tp / (tp + fp) if tp + fp else 1.0), tp / 3000, fp
+
+
+def main() -> int:
+    new = [neardup.Signature.of("\n\n".join(article())) for _ in range(1000)]
+    texts = ["\n\n".join(article()) for _ in range(300)]
+    start = time.perf_counter()
+    for t in texts:
+        neardup.Signature.of(t)
+    minhash_us = (time.perf_counter() - start) / len(texts) * 1e6
+
+    with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
+        workdir = Path(tmp)
+        warm = workdir / "warm-up.db"  # imports, statement caches: not charged to 1k
+        engine_for(warm).dispose()
+        timed_inserts(warm, 0, new[:100])
+        figures: dict[str, float] = {}
+        for label, count in (("1k", 1_000), ("1m", 1_000_000)):
+            path = workdir / f"store-{label}.db"
+            engine_for(path).dispose()
+            start = time.perf_counter()
+            fill(path, count)
+            built = time.perf_counter() - start
+            if label == "1m":
+                figures["index_bytes_per_article"] = round(bytes_of(path, "neardup_bands") / count, 1)
+                figures["signature_bytes_per_article"] = round(
+                    bytes_of(path, "neardup_signatures") / count, 1)
+                figures["scan_us_per_article_1m"] = round(scan_lookup(path, new[:30]), 1)
+            figures[f"us_per_article_{label}"] = round(timed_inserts(path, count, new), 1)
+            print(f"{label}: store built in {built:.1f}s; lookup+insert "
+                  f"{figures[f'us_per_article_{label}']:.0f} us/article", file=sys.stderr)
+        precision, recall, false_positives = accuracy(workdir)
+
+    figures["growth"] = round(figures["us_per_article_1m"] / figures["us_per_article_1k"], 3)
+    figures["minhash_us_per_article"] = round(minhash_us, 1)
+    figures["scan_over_lsh_1m"] = round(figures["scan_us_per_article_1m"] / figures["us_per_article_1m"], 1)
+    figures["precision"] = round(precision, 4)
+    figures["recall"] = round(recall, 4)
+    figures["false_positives"] = false_positives
+    for key, value in figures.items():
+        print(f"{key:>28}: {value}")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
