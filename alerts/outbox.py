@@ -8,8 +8,9 @@ however often the process restarts, however many notifiers run. A topic with
 
 `drain` delivers due rows through Apprise:
 
-- `_claim` picks the due rows; it is the one place that decides what a notifier takes
-  (several notifiers on PostgreSQL would claim there with ``FOR UPDATE SKIP LOCKED``).
+- `_claim` picks the due rows; on PostgreSQL it claims them for this notifier (a lease on
+  `next_attempt_at`, taken with ``FOR UPDATE SKIP LOCKED``), so several notifiers never
+  take the same row; `_release` hands back what a drain did not settle.
 - Each URL of a channel is tracked on its own (`OutboxRow.delivered` holds the keys of
   the URLs that accepted the alert): a failing URL is retried without re-sending to the
   others, and a row is `sent` only when every URL of its channel has accepted it.
@@ -61,6 +62,7 @@ from newswatch.store.models import Article, ChannelSend, Match, OutboxRow
 log = logging.getLogger(__name__)
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+CLAIM_LEASE = timedelta(minutes=10)  # longer than one drain's sends, Apprise timeouts included
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class DrainResult:
     dead: int = 0  # rows dead-lettered this time
     held: int = 0  # rows held back (quiet hours, rate limit, channel not configured)
     messages: int = 0  # messages accepted by at least one URL
+    latencies_s: list[float] = field(default_factory=list)  # queued → sent, per row sent
 
 
 @dataclass
@@ -151,18 +154,21 @@ def drain(
     by_channel: dict[str, list[_Due]] = {}
     for row in due:
         by_channel.setdefault(row.channel, []).append(row)
-    for name, rows in by_channel.items():
-        channel = channels.get(name)
-        if channel is None:
-            # The config no longer has this channel: keep the rows for when it returns.
-            log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
-            result.held += len(rows)
-            continue
-        for row in [r for r in rows if r.notice is not None]:
-            _send_notice(store, channel, row, retry, result)
-        rows = [r for r in rows if r.notice is None]
-        for message_rows in _plan(store, channel, rows, now, result):
-            _send(store, channel, message_rows, retry, templates, result)
+    try:
+        for name, rows in by_channel.items():
+            channel = channels.get(name)
+            if channel is None:
+                # The config no longer has this channel: keep the rows for when it returns.
+                log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
+                result.held += len(rows)
+                continue
+            for row in [r for r in rows if r.notice is not None]:
+                _send_notice(store, channel, row, retry, result)
+            rows = [r for r in rows if r.notice is None]
+            for message_rows in _plan(store, channel, rows, now, result):
+                _send(store, channel, message_rows, retry, templates, result)
+    finally:
+        _release(store, [r.id for r in due], now)
     return result
 
 
@@ -170,23 +176,52 @@ def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
            digest_topics: Collection[str], only: Collection[int] | None) -> list[_Due]:
     """The rows this notifier delivers now: pending, due, and not waiting for a digest.
 
-    The single place that selects rows for delivery. One notifier per database is the
-    default; several notifiers on PostgreSQL would lock the rows here
-    (``.with_for_update(skip_locked=True)``) so that no two take the same row.
+    The single place that selects rows for delivery. On PostgreSQL, where several
+    notifiers (processes, machines) may run, it also claims them so that no two take the
+    same row: one statement, `FOR UPDATE SKIP LOCKED`, moves the rows' `next_attempt_at` a
+    `CLAIM_LEASE` ahead, which makes them not due for anyone else. `_finish` then sets each
+    row's real state, `_release` hands back what this drain did not settle, and the rows of
+    a notifier that dies mid-delivery are handed back when the lease ends. A SQLite file
+    has one notifier (the one process, or one `--role notifier`): its rows are selected
+    only, so a notifier restarted after kill -9 delivers them at once.
     """
-    query = select(OutboxRow).where(OutboxRow.status == PENDING)
+    query = select(OutboxRow.id).where(OutboxRow.status == PENDING)
     if not ignore_backoff:
         query = query.where(OutboxRow.next_attempt_at <= now)
     if digest_topics:
         query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
     if only is not None:
         query = query.where(OutboxRow.id.in_(list(only)))
+    if session.get_bind().dialect.name != "postgresql":
+        claimed = session.scalars(select(OutboxRow).where(OutboxRow.id.in_(query.scalar_subquery())))
+    else:
+        claimed = session.scalars(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(query.with_for_update(skip_locked=True).scalar_subquery()))
+            .values(next_attempt_at=now + CLAIM_LEASE)
+            .returning(OutboxRow)
+        )
     return [
         _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
              queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
              article_id=r.article_id, notice=r.notice)
-        for r in session.scalars(query.order_by(OutboxRow.id))
+        for r in sorted(claimed.all(), key=lambda r: r.id)
     ]
+
+
+def _release(store: Store, ids: list[int], now: datetime) -> None:
+    """Hand back the claimed rows that are still pending under this drain's lease (held
+    back, left out of a cut digest): due again, for any notifier."""
+    if not ids:
+        return
+    with store.session() as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING,
+                   OutboxRow.next_attempt_at == now + CLAIM_LEASE)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,
@@ -351,7 +386,9 @@ def _finish(store: Store, channel: Channel, rows: list[_Due], errors: Mapping[in
                 row.status, row.sent_at, row.last_error = SENT, now, None
                 row.attempts += 1
                 result.sent += 1
-                log.info("alert %d (%s) sent to %r", row.id, row.topic, row.channel)
+                result.latencies_s.append((now - due.queued_at).total_seconds())
+                log.info("alert %d (%s) sent to %r", row.id, row.topic, row.channel,
+                         extra={"topic": row.topic, "channel": row.channel})
                 continue
             if due.id not in errors:
                 continue  # not attempted (left out of a cut digest): due again at once
@@ -362,12 +399,14 @@ def _finish(store: Store, channel: Channel, rows: list[_Due], errors: Mapping[in
                 result.dead += 1
                 log.error("alert %d (%s) to %r dead-lettered after %d attempt(s): %s "
                           "(`newswatch alerts retry %d` sends it again)",
-                          row.id, row.topic, row.channel, row.attempts, row.last_error, row.id)
+                          row.id, row.topic, row.channel, row.attempts, row.last_error, row.id,
+                          extra={"topic": row.topic, "channel": row.channel})
                 continue
             row.next_attempt_at = now + retry.delay(row.attempts, retry_after)
             result.failed += 1
             log.warning("alert %d (%s) to %r will be retried at %s: %s", row.id, row.topic,
-                        row.channel, row.next_attempt_at.isoformat(timespec="seconds"), row.last_error)
+                        row.channel, row.next_attempt_at.isoformat(timespec="seconds"), row.last_error,
+                        extra={"topic": row.topic, "channel": row.channel})
 
 
 def release_digest(store: Store, topics: Collection[str], now: datetime | None = None) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
@@ -92,6 +92,7 @@ class SourceRun:
     failed: int
     error: str | None
     duration_s: float
+    stats: dict = field(default_factory=dict, repr=False)  # Scrapy's stats of the run
 
 
 class Crawler:
@@ -123,6 +124,7 @@ class Crawler:
         run = SourceRun(
             source=source.name, new=new, duplicate=duplicate, failed=failed, error=error,
             duration_s=time.monotonic() - started,
+            stats=stats.get_stats(),
         )
         self._record(run)
         skipped = ", ".join(f"{stats.get_value(key)} {what}" for key, what in SKIPPED.items()
@@ -131,6 +133,7 @@ class Crawler:
             "source %s: %d new, %d duplicate, %d failed%s in %.1fs%s",
             run.source, run.new, run.duplicate, run.failed, f" ({skipped})" if skipped else "",
             run.duration_s, f" ({run.error})" if run.error else "",
+            extra={"source": run.source},
         )
         return run
 

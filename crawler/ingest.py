@@ -11,7 +11,9 @@ transaction.
 - any other article joins the story of an earlier report of the same event
   (crawler/stories.py) or starts a story of its own; a topic alerts once per story, or
   once per article when it asks for every article;
-- matches and outbox rows are committed with the article or not at all.
+- matches and outbox rows are committed with the article or not at all;
+- several processes adding the same URL at once store it once: the URL table's unique key
+  decides, and the losers get the winner's article as a duplicate.
 """
 from __future__ import annotations
 
@@ -63,8 +65,14 @@ class Corpus:
         """Store `article` from `source`; `via` are other URLs that led to it (the link
         followed before redirects). Raises nothing for duplicates: they are an outcome."""
         urls = {canonical_url(u) for u in (article.canonical_url, article.url, *via) if u}
-        with self.store.session() as session:
-            return self._add(session, article, source, urls)
+        try:
+            with self.store.session() as session:
+                return self._add(session, article, source, urls)
+        except _URLTaken:
+            # Another process stored this article between our check and our insert; our
+            # transaction is rolled back, and now the URL is known: a duplicate.
+            with self.store.session() as session:
+                return self._add(session, article, source, urls)
 
     def _add(self, session, article: Article, source: str, urls: set[str]) -> Ingested:
         known = self._known_article(session, urls)
@@ -106,7 +114,10 @@ class Corpus:
         )
         session.add(stored)
         session.flush()
-        _remember_urls(session, urls, stored.id)
+        # The URLs' unique key decides between concurrent writers (the check above cannot):
+        # the one whose insert skips a URL has lost the race.
+        if _remember_urls(session, urls, stored.id) < len(urls):
+            raise _URLTaken
         if original is None:
             # Only originals are indexed: copies find them, and the index grows with
             # distinct articles rather than with syndication.
@@ -158,8 +169,13 @@ class Corpus:
         return session.get(StoredArticle, row.article_id) if row else None
 
 
-def _remember_urls(session, urls: set[str], article_id: int) -> None:
-    insert_or_ignore(
+class _URLTaken(Exception):
+    """One of the article's URLs was committed by another writer first."""
+
+
+def _remember_urls(session, urls: set[str], article_id: int) -> int:
+    """Record `urls` as leading to `article_id`; returns how many were new."""
+    return insert_or_ignore(
         session,
         ArticleURL.__table__,
         [{"url_hash": url_hash(u), "url": u, "article_id": article_id} for u in sorted(urls)],

@@ -126,5 +126,6 @@ class IngestPipeline(_Stage):
         log.info(
             "%s %s %s%s", item.source, ingested.outcome, item.article.url,
             f" (topics: {', '.join(ingested.topics)})" if ingested.topics else "",
+            extra={"source": item.source, "url": item.article.url, "topics": list(ingested.topics)},
         )
         return item

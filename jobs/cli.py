@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shutil
 import sys
 import urllib.request
@@ -26,6 +27,9 @@ from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, find_config, load_config, parse_duration
+from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
+from newswatch.jobs.logs import FORMATS as LOG_FORMATS
+from newswatch.jobs.logs import setup_logging
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, Match, OutboxRow, SourceState, Story
 
@@ -38,7 +42,7 @@ FETCH_LIMIT = 10 * 1024 * 1024
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     try:
         return args.handler(args)
     except ConfigError as exc:
@@ -48,23 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Scrapy's own line about an oversized download repeats the one newswatch logs.
-    logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
-    for noisy in ("scrapy", "twisted", "alembic", "apscheduler", "trafilatura", "htmldate",
-                  "charset_normalizer", "filelock", "urllib3", "apprise"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newswatch", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="config file (default: $NEWSWATCH_CONFIG or ./newswatch.yaml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=os.environ.get(LOG_FORMAT_ENV) or "text",
+                        help=f"log lines for people, or JSON lines (default: ${LOG_FORMAT_ENV} or text)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, handler, help):
@@ -72,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         # Accept --config after the command too (`newswatch run --config x.yaml`).
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--log-format", choices=LOG_FORMATS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return sub
 
     sub = command("init", cmd_init, "write a commented starter newswatch.yaml")
@@ -79,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "validate the config and the channel URLs")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
+    sub.add_argument("--role", choices=["all", "scheduler", "crawler", "notifier"], default="all",
+                     help="all (default): everything in this process; scheduler: put due sources on "
+                          "Redis (one only); crawler: crawl them (any number); notifier: deliver alerts")
     sub = command("crawl", cmd_crawl, "crawl the named sources now")
     sub.add_argument("names", nargs="+", metavar="NAME")
     sub = command("extract", cmd_extract, "print the article extracted from files or URLs")
@@ -145,11 +142,14 @@ def cmd_run(args) -> int:
     from newswatch.jobs.daemon import App, run_on_reactor
 
     config = load_config(args.config)
+    if args.role in ("scheduler", "crawler") and not config.redis:
+        raise ConfigError(config.path, [("redis", f"required for --role {args.role} "
+                                                  "(e.g. redis: redis://127.0.0.1:6379/0)")])
 
     async def main() -> int:
         app = App(config)
         try:
-            return await (app.once() if args.once else app.serve())
+            return await (app.once() if args.once else app.serve(args.role))
         finally:
             app.close()
 

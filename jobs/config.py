@@ -283,8 +283,25 @@ class CrawlModel(_Model):
         }
 
 
+def _retention(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 90d, as a string")
+    age = parse_duration(value)
+    if age < timedelta(days=1):
+        raise ValueError("retention must be at least 1d")
+    return age
+
+
+class MetricsModel(_Model):
+    port: Annotated[int, Field(ge=1, le=65535)]
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
+    redis: str | None = None  # redis://host:6379/0, for `run --role scheduler|crawler`
+    metrics: MetricsModel | None = None
+    retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
     urls: list[TaggedURLModel] = Field(default_factory=list)
@@ -306,6 +323,9 @@ class Config:
     schedules: Mapping[str, Schedule]  # source name -> schedule
     topics: tuple[Topic, ...]
     channels: Mapping[str, Channel]
+    redis: str | None = None  # the crawl queue shared by crawler workers
+    metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
+    retention: timedelta | None = None  # article bodies older than this are deleted
     digests: tuple[Digest, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     templates: Templates | None = None  # None: the built-in templates
@@ -462,6 +482,9 @@ def _build(file: Path, model: ConfigModel) -> Config:
         schedules={s.name: s.every for s in model.sources},
         topics=tuple(topics),
         channels=channels,
+        redis=model.redis,
+        metrics=model.metrics,
+        retention=model.retention,
         digests=digests,
         retry=RetryPolicy(base=model.retry.base, max=model.retry.max,
                           max_attempts=model.retry.attempts, max_age=model.retry.max_age),

@@ -15,20 +15,30 @@ import signal
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
+import redis
+from sqlalchemy.exc import SQLAlchemyError
+
 from newswatch.alerts.delivery import register_console
 from newswatch.alerts.outbox import DrainResult, drain, release_digest
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
+from newswatch.crawler.distributed import Worker, mark_due
 from newswatch.crawler.ingest import Corpus
 from newswatch.crawler.pipelines import ExtractionPool
 from newswatch.crawler.sources import Source
 from newswatch.jobs import health
 from newswatch.jobs.config import Config, Digest, Schedule
+from newswatch.jobs.metrics import Metrics, MetricsServer
+from newswatch.jobs.retention import forget_bodies
 from newswatch.store.db import Store, open_store
 
 log = logging.getLogger(__name__)
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DRAIN_EVERY_S = 5
+# On SIGTERM, how long crawls in flight get to stop, and then a delivery in flight to be
+# recorded; past it the process exits anyway (an unrecorded page is fetched again next
+# time, an unsent claimed alert is handed back when its claim lease ends).
+STOP_TIMEOUT_S = 8  # under docker stop's default 10 s grace
 
 
 def run_on_reactor(main: Callable[[], Awaitable[int]]) -> int:
@@ -67,6 +77,8 @@ class App:
         self.corpus = Corpus(self.store, config.topics)
         self.crawler = Crawler(CrawlContext(self.corpus, self.executor), dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
+        self.metrics = Metrics(self.store)
+        self.redis = redis.Redis.from_url(config.redis) if config.redis else None
 
     async def crawl(self, names: Iterable[str] | None = None) -> list[SourceRun]:
         """Crawl the named sources (by default every enabled one) at once."""
@@ -78,12 +90,15 @@ class App:
     async def crawl_source(self, source: Source) -> SourceRun:
         """One run of `source`, then its health checked (a notice queued if it changed)."""
         run = await self.crawler.crawl(source)
+        self.metrics.observe_run(run)
         health.check(self.store, source.name, self.config.schedules[source.name], self.config.health)
         return run
 
     async def deliver(self, ignore_backoff: bool = False) -> DrainResult:
         async with self._delivering:
-            return await asyncio.to_thread(self._drain, ignore_backoff)
+            result = await asyncio.to_thread(self._drain, ignore_backoff)
+        self.metrics.observe_drain(result)
+        return result
 
     def _drain(self, ignore_backoff: bool) -> DrainResult:
         return drain(
@@ -97,7 +112,29 @@ class App:
         async with self._delivering:
             released = await asyncio.to_thread(release_digest, self.store, digest.topics)
             log.info("digest %s (%s): %d alert(s) due", digest.when, digest.timezone, released)
-            return await asyncio.to_thread(self._drain, False)
+            result = await asyncio.to_thread(self._drain, False)
+        self.metrics.observe_drain(result)
+        return result
+
+    async def mark_due(self, source: Source) -> None:
+        await asyncio.to_thread(mark_due, self.redis, source)
+
+    async def retain(self) -> int:
+        return await asyncio.to_thread(forget_bodies, self.store, self.config.retention)
+
+    def healthy(self, loop: asyncio.AbstractEventLoop) -> str | None:
+        """None if the event loop turns and the database answers, else the problem (called
+        from the metrics server's thread)."""
+        try:
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(timeout=5)
+        except (TimeoutError, RuntimeError) as exc:
+            return f"event loop not responding ({type(exc).__name__})"
+        try:
+            with self.store.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as exc:
+            return f"database: {type(exc).__name__}"
+        return None
 
     async def once(self) -> int:
         """One crawl of every source, then every pending alert is tried (backoff or not:
@@ -106,8 +143,12 @@ class App:
         await self.deliver(ignore_backoff=True)
         return 0
 
-    async def serve(self) -> int:
-        """Run until SIGTERM or SIGINT, then stop cleanly and return 0."""
+    async def serve(self, role: str = "all") -> int:
+        """Run until SIGTERM or SIGINT, then stop cleanly and return 0.
+
+        `role` is this process's part of the work: `all` of it; or, with Redis between
+        processes, the `scheduler` (exactly one: APScheduler cannot share its job store),
+        `crawler` workers or `notifier`s (any number)."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
@@ -132,34 +173,69 @@ class App:
             if scheduler.running:  # not while stopping
                 scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
 
-        for source in self.config.sources:
-            if not source.enabled:
-                continue
+        if role in ("all", "scheduler"):
+            # Alone, the job is the crawl; with workers, it puts the source on Redis.
+            job = crawl_then_deliver if role == "all" else self.mark_due
+            for source in self.config.sources:
+                if not source.enabled:
+                    continue
+                scheduler.add_job(
+                    job, trigger(self.config.schedules[source.name]), args=[source],
+                    id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
+                    misfire_grace_time=None,
+                )
+        if role in ("all", "notifier"):
             scheduler.add_job(
-                crawl_then_deliver, trigger(self.config.schedules[source.name]), args=[source],
-                id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
-                misfire_grace_time=None,
+                self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
+                max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
             )
-        scheduler.add_job(
-            self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
-            max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
-        )
-        for digest in self.config.digests:
+            for digest in self.config.digests:
+                scheduler.add_job(
+                    self.digest, CronTrigger(**digest.cron(), timezone=digest.timezone), args=[digest],
+                    id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
+                    misfire_grace_time=3600,
+                )
+        worker = None
+        if role == "crawler":
+            worker = Worker(self.crawler.context, self.config.redis)
+            crawling = asyncio.ensure_future(worker.run(self.config.sources))
+            crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
+            counted: dict[str, dict] = {}
+
+            async def count_worker() -> None:  # on the loop: the stats change there
+                for source, stats in worker.stats().items():
+                    self.metrics.observe_crawl(source, stats, counted.get(source))
+                    counted[source] = stats
+
+            scheduler.add_job(count_worker, IntervalTrigger(seconds=DRAIN_EVERY_S), id="worker-metrics")
+        if self.config.retention and role in ("all", "scheduler"):
             scheduler.add_job(
-                self.digest, CronTrigger(**digest.cron(), timezone=digest.timezone), args=[digest],
-                id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
-                misfire_grace_time=3600,
+                self.retain, CronTrigger(hour=3, minute=30, jitter=1800), id="retention",
+                max_instances=1, coalesce=True, misfire_grace_time=None,
             )
+        server = None
+        if self.config.metrics:
+            server = MetricsServer(self.metrics, self.config.metrics.host, self.config.metrics.port,
+                                   lambda: self.healthy(loop)).start()
         scheduler.start()
-        log.info("newswatch running: %d sources, %d topics; SIGTERM or Ctrl-C stops it",
-                 sum(s.enabled for s in self.config.sources), len(self.config.topics))
+        log.info("newswatch running (%s): %d sources, %d topics; SIGTERM or Ctrl-C stops it",
+                 role, sum(s.enabled for s in self.config.sources), len(self.config.topics))
         await stop.wait()
 
         log.info("stopping")
-        scheduler.shutdown(wait=False)
-        await self.crawler.stop()
-        async with self._delivering:  # let a send in flight be recorded
-            pass
+        scheduler.pause()  # no new work; the jobs running now finish below
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await (worker or self.crawler).stop()
+                async with self._delivering:  # let a send in flight be recorded
+                    pass
+        except TimeoutError:
+            log.warning("work still in flight after %ds; exiting anyway", STOP_TIMEOUT_S)
+        scheduler.shutdown(wait=False)  # cancels what is still running
+        if server:
+            server.stop()
+        if worker and crawling.done() and crawling.exception():
+            raise crawling.exception()
         return 0
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6E657773  # "news": the advisory lock key that serialises migrations
 
 
 def make_engine(url: str) -> Engine:
@@ -61,8 +62,9 @@ def insert_or_ignore(session: Session, table: Table, rows: list[dict]) -> int:
         insert = sqlite.insert(table).on_conflict_do_nothing()
     else:
         raise NotImplementedError(f"insert_or_ignore on {dialect}")
-    result = session.execute(insert, rows)
-    return result.rowcount
+    # Counted from RETURNING: a driver's rowcount after executemany is not reliable.
+    inserted = session.execute(insert.returning(*table.primary_key.columns), rows)
+    return len(inserted.all())
 
 
 def upgrade(engine: Engine) -> None:
@@ -70,6 +72,10 @@ def upgrade(engine: Engine) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several processes start at once (a scheduler, workers, notifiers): one migrates,
+            # the others wait here until it commits, then find nothing to do.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

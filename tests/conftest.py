@@ -12,10 +12,25 @@ from pathlib import Path
 import pytest
 import yaml
 
+from databases import BACKEND_ENV, database_url, postgres_server, postgres_url  # noqa: F401  (fixtures)
 from mailservers import smtp_server, wait_for, webhook_server  # noqa: F401  (fixtures)
 from newssite import news_site  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database", choices=["sqlite", "postgres"], default=None,
+        help=f"the backend for tests that take `database_url` (default: ${BACKEND_ENV} or sqlite)",
+    )
+
+
+def pytest_collection_modifyitems(items):
+    # A test that needs PostgreSQL whatever the backend is selectable with `-m postgres`.
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @dataclass
@@ -26,16 +41,30 @@ class CLIResult:
 
 
 class Newswatch:
-    """Runs `newswatch` in a working directory of its own, with a config written there."""
+    """Runs `newswatch` in a working directory of its own, with a config written there.
+    A config without a `database` key gets the test's `database_url` (when given), so
+    every CLI test runs on the backend the run is for."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, database_url: str | None = None):
         self.workdir = workdir
+        self.database_url = database_url
         self.config = workdir / "newswatch.yaml"
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.env.pop("NEWSWATCH_CONFIG", None)
 
     def write_config(self, config: dict | str) -> Path:
-        text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+        if self.database_url is None:
+            text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+        elif isinstance(config, dict):
+            text = yaml.safe_dump({"database": self.database_url, **config}, sort_keys=False)
+        else:
+            text = config
+            try:
+                parsed = yaml.safe_load(text)
+            except yaml.YAMLError:
+                parsed = None  # a test of broken YAML: written as given
+            if isinstance(parsed, dict) and "database" not in parsed:
+                text = text.rstrip("\n") + f"\ndatabase: {self.database_url}\n"
         self.config.write_text(text, encoding="utf-8")
         return self.config
 
@@ -57,5 +86,5 @@ class Newswatch:
 
 
 @pytest.fixture
-def newswatch(tmp_path) -> Newswatch:
-    return Newswatch(tmp_path)
+def newswatch(tmp_path, database_url) -> Newswatch:
+    return Newswatch(tmp_path, database_url)

@@ -124,7 +124,7 @@ class NewsSpider(scrapy.Spider):
 
     def count_failure(self, url: str, reason: str) -> None:
         self.crawler.stats.inc_value(FAILED)
-        self.logger.warning("skipped %s: %s", url, reason)
+        self.logger.warning("skipped %s: %s", url, reason, extra={"source": self.source.name, "url": url})
 
 
 def _transient(failure: Failure) -> bool:

@@ -1,0 +1,181 @@
+"""Prometheus `/metrics` and `/healthz`, over HTTP on the config's `metrics: {host, port}`.
+
+Two kinds of figures:
+- this process's work, counted as it happens: pages fetched, articles new / duplicate /
+  failed, fetch errors by kind (an exception's class name, or `http_<status>`), each
+  source's last successful run, alerts sent / failed, and the delivery latency (from the
+  outbox row being written to the alert being accepted) as a histogram;
+- the database's state, read at scrape time and so the same from every process: outbox
+  rows by status, and matches per topic.
+
+`/healthz` answers 200 `ok` while the daemon's event loop turns and the database answers,
+503 and the reason otherwise: what a container health check or a load balancer asks.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+
+from newswatch.alerts.outbox import DrainResult
+from newswatch.crawler.crawl import SourceRun
+from newswatch.crawler.pipelines import DUPLICATE, NEW
+from newswatch.crawler.spiders.base import FAILED
+from newswatch.store.db import Store
+from newswatch.store.models import Match, OutboxRow
+
+log = logging.getLogger(__name__)
+
+OUTBOX_STATUSES = ("pending", "sent", "dead")  # always reported, 0 when none
+LATENCY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
+
+
+class Metrics:
+    def __init__(self, store: Store):
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.pages_fetched = Counter(
+            "newswatch_pages_fetched", "Responses downloaded (feeds, listings, articles)",
+            ["source"], registry=r)
+        self.articles = Counter(
+            "newswatch_articles", "Articles by outcome: new, duplicate, failed (skipped)",
+            ["source", "outcome"], registry=r)
+        self.fetch_errors = Counter(
+            "newswatch_fetch_errors", "Failed fetches by kind: exception class or http_<status>",
+            ["source", "kind"], registry=r)
+        self.last_success = Gauge(
+            "newswatch_source_last_success_timestamp_seconds",
+            "When the source's last run without a source error ended", ["source"], registry=r)
+        self.alerts = Counter(
+            "newswatch_alerts", "Alerts this process delivered (sent), will retry (failed) or gave up on (dead)",
+            ["outcome"], registry=r)
+        self.delivery_latency = Histogram(
+            "newswatch_delivery_latency_seconds", "From an alert being queued to its delivery",
+            buckets=LATENCY_BUCKETS, registry=r)
+        r.register(_StoreCollector(store))
+
+    def observe_run(self, run: SourceRun) -> None:
+        self.observe_crawl(run.source, run.stats)
+        if run.error is None:
+            self.last_success.labels(run.source).set(time.time())
+
+    def observe_crawl(self, source: str, stats: Mapping, before: Mapping | None = None) -> None:
+        """Count a crawl's Scrapy `stats`; `before`: the same crawl's stats when last counted
+        (a crawler worker's spiders stay open, so their stats are counted as they grow)."""
+        before = before or {}
+
+        def grown(key: str) -> int:
+            return stats.get(key, 0) - before.get(key, 0)
+
+        self.pages_fetched.labels(source).inc(grown("downloader/response_count"))
+        for outcome, key in (("new", NEW), ("duplicate", DUPLICATE), ("failed", FAILED)):
+            self.articles.labels(source, outcome).inc(grown(key))
+        earlier = fetch_errors(before)
+        for kind, count in fetch_errors(stats).items():
+            if count > earlier.get(kind, 0):
+                self.fetch_errors.labels(source, kind).inc(count - earlier.get(kind, 0))
+
+    def observe_drain(self, result: DrainResult) -> None:
+        self.alerts.labels("sent").inc(result.sent)
+        self.alerts.labels("failed").inc(result.failed)
+        self.alerts.labels("dead").inc(result.dead)
+        for latency in result.latencies_s:
+            self.delivery_latency.observe(latency)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def fetch_errors(stats: dict) -> dict[str, int]:
+    """Failed fetches in a run's Scrapy stats, by kind (retried attempts count too)."""
+    kinds: dict[str, int] = {}
+    for key, count in stats.items():
+        prefix, _, name = key.rpartition("/")
+        if prefix == "downloader/exception_type_count":
+            kind = name.rsplit(".", 1)[-1]  # twisted.internet.error.DNSLookupError → DNSLookupError
+        elif prefix == "downloader/response_status_count" and name.isdigit() and int(name) >= 400:
+            kind = f"http_{name}"
+        else:
+            continue
+        kinds[kind] = kinds.get(kind, 0) + count
+    return kinds
+
+
+class _StoreCollector:
+    """Figures read from the database when Prometheus scrapes."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def collect(self):
+        outbox = GaugeMetricFamily("newswatch_outbox_rows", "Outbox rows by status", labels=["status"])
+        matches = CounterMetricFamily("newswatch_matches", "Matches stored, per topic", labels=["topic"])
+        with self.store.session() as session:
+            counts = dict(session.execute(
+                select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all())
+            for status in sorted({*OUTBOX_STATUSES, *counts}):
+                outbox.add_metric([status], counts.get(status, 0))
+            for topic, count in session.execute(
+                    select(Match.topic, func.count()).group_by(Match.topic).order_by(Match.topic)):
+                matches.add_metric([topic], count)
+        yield outbox
+        yield matches
+
+
+class MetricsServer:
+    """`/metrics` and `/healthz` in a thread of their own. `healthy()` returns None when all
+    is well, else the problem; it runs in the server's thread and must be quick."""
+
+    def __init__(self, metrics: Metrics, host: str, port: int, healthy: Callable[[], str | None]):
+        self.metrics = metrics
+        self.healthy = healthy
+        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.server_address[:2]
+
+    def start(self) -> MetricsServer:
+        self.thread.start()
+        log.info("metrics on http://%s:%d/metrics, health on /healthz", *self.address)
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._answer(200, owner.metrics.exposition(), CONTENT_TYPE_LATEST)
+                elif path == "/healthz":
+                    problem = owner.healthy()
+                    body = b"ok\n" if problem is None else f"unhealthy: {problem}\n".encode()
+                    self._answer(200 if problem is None else 503, body, "text/plain; charset=utf-8")
+                else:
+                    self._answer(404, b"not found: try /metrics or /healthz\n", "text/plain")
+
+            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args) -> None:  # scrapes are not news
+                log.debug("metrics: " + format, *args)
+
+        return Handler

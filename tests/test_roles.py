@@ -1,0 +1,108 @@
+"""`newswatch run --role`: one scheduler, two crawler workers and two notifiers, each a
+real process, sharing PostgreSQL and Redis, crawl a site of 200 articles:
+every article is stored once, every alert is sent once, and a crawler worker killed
+mid-run loses nothing."""
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from bigsite import KOREA_QUERY, big_site
+from mailservers import wait_for
+from newswatch.store.db import open_store
+from newswatch.store.models import Article, OutboxRow
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+REDIS = "redis://127.0.0.1:6379"
+ARTICLES = 200
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database of its own for this test, emptied before and after."""
+    url = f"{REDIS}/{random.randint(1, 15)}"
+    server = redis.Redis.from_url(url)
+    try:
+        server.ping()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"no Redis server answers at {REDIS}: {exc}")
+    server.flushdb()
+    yield url
+    server.flushdb()
+    server.close()
+
+
+def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_url, postgres_url):
+    site, korea = big_site(ARTICLES, delay=0.5)
+    site_urls = {path: site.url(path) for path in korea}
+    newswatch.write_config({
+        "database": postgres_url,  # several notifiers: PostgreSQL (a SQLite file has one)
+        "redis": redis_url,
+        "sources": [{"name": "bignews", "feed": site.feed_url, "every": "3s"}],
+        "topics": [{"name": "korea-arms", "query": KOREA_QUERY, "notify": ["hook"]}],
+        "channels": {"hook": [webhook_server.apprise_url()]},
+    })
+    store = open_store(postgres_url)
+
+    def stored() -> int:
+        with store.session() as session:
+            return session.scalar(select(func.count()).select_from(Article))
+
+    def pending() -> int:
+        with store.session() as session:
+            return session.scalar(select(func.count()).where(OutboxRow.status == "pending"))
+
+    roles = ["crawler", "crawler", "notifier", "notifier", "scheduler"]
+    logs = [newswatch.workdir / f"{i}-{role}.log" for i, role in enumerate(roles)]
+
+    def start(i: int) -> subprocess.Popen:  # logs to files: 200 articles' lines would fill a pipe
+        return subprocess.Popen(
+            newswatch.command("run", "--role", roles[i]), cwd=newswatch.workdir,
+            env=newswatch.env, stdout=subprocess.DEVNULL, stderr=logs[i].open("w"))
+
+    def crawled(i: int) -> int:
+        return logs[i].read_text().count("crawler.pipelines: bignews ")  # new or duplicate
+
+    processes = [start(0), start(1)]
+    try:
+        # Both workers are up before the scheduler says the source is due.
+        wait_for(lambda: all("newswatch running" in logs[i].read_text() for i in (0, 1)), timeout=60)
+        processes += [start(i) for i in (2, 3, 4)]
+        wait_for(lambda: crawled(0) >= 3, timeout=90)
+        killed = processes[0]
+        killed.kill()  # kill -9 a crawler worker in the middle of the run
+        killed.wait()
+        assert stored() < ARTICLES, "the crawl ended before the worker was killed"
+
+        wait_for(lambda: stored() == ARTICLES and pending() == 0 and webhook_server.posts, timeout=120)
+        for process in processes[1:]:
+            process.send_signal(signal.SIGTERM)
+        for process in processes[1:]:
+            process.wait(timeout=30)
+        assert [p.returncode for p in processes[1:]] == [0] * 4, [log.read_text()[-2000:] for log in logs]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        site.stop()
+
+    with store.session() as session:
+        urls = session.scalars(select(Article.url)).all()
+        alerts = session.scalars(select(OutboxRow.status)).all()
+        korea_stories = set(session.scalars(select(Article.story_id).where(
+            Article.url.in_([site_urls[path] for path in korea]))))
+    store.close()
+    assert len(urls) == len(set(urls)) == ARTICLES  # every article stored once
+    # Every alert sent once: one per story of the Korea articles (stories group reports of
+    # one event), each row sent, one post each.
+    assert set(alerts) == {"sent"} and len(alerts) == len(korea_stories)
+    assert len(webhook_server.posts) == len(alerts)
+    # Both workers crawled: the killed one before it died, the other to the end.
+    assert crawled(1) > 0  # the other worker crawled too
