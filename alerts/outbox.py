@@ -462,10 +462,3 @@ def story_items(session: Session, story_id: int, topic: str,
         )
         for article, match in rows
     ]
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    counts = dict(
-        session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()
-    )
-    return {status: counts.get(status, 0) for status in (PENDING, SENT, DEAD)}

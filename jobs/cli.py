@@ -26,7 +26,7 @@ from newswatch.alerts.outbox import DEAD, drain, requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.crawler.extract import ExtractionError, extract
-from newswatch.jobs.config import ConfigError, find_config, load_config, parse_duration
+from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
