@@ -70,7 +70,10 @@ SETTINGS = {
     "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
     "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
+    # No control servers in a daemon: telnet, and Scrapy 2.19's remote-control HTTP server
+    # (it evaluates code sent to it).
     "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
     "LOG_LEVEL": "WARNING",
     "LOG_ENABLED": False,  # newswatch configures logging itself
 }
