@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Sequence
 
@@ -44,6 +45,7 @@ _PLAIN = re.compile(r"[a-wyz0-9][a-z0-9]*")
 SEPARATOR = "x"  # between the title's tokens and the body's; no stem's token is "x"
 
 
+@lru_cache(maxsize=1 << 16)  # a language's common words recur in every article
 def _index_token(stem: str) -> str:
     """One token that every full-text tokenizer keeps whole: the stem itself when it is
     plain ASCII letters and digits, else "x" and its UTF-8 in hex (`u.s`, `3.5`, `киев`,
@@ -59,6 +61,12 @@ def index_tokens(text: str | None) -> list[str]:
 def index_terms(title: str | None, body: str | None) -> str:
     """The article's words for the full-text index: title, SEPARATOR, body."""
     return " ".join([*index_tokens(title), SEPARATOR, *index_tokens(body)])
+
+
+def index_terms_of(document: Document) -> str:
+    """`index_terms` of a tokenised article (a `Document` built from its text)."""
+    title, body = (field.stems for field in document.fields)
+    return " ".join([*map(_index_token, title), SEPARATOR, *map(_index_token, body)])
 
 
 def _document(terms: str, source: str | None, query: Query) -> Document:

@@ -104,7 +104,16 @@ def match_topics(
 
     Pass a `TopicIndex` when there are many topics: only its candidates are evaluated.
     """
-    document = Document(title, text, source)
+    return match_document(topics, Document(title, text, source), source, language)
+
+
+def match_document(
+    topics: TopicIndex | Iterable[Topic],
+    document: Document,
+    source: str | None = None,
+    language: str | None = None,
+) -> list[TopicMatch]:
+    """`match_topics` of an article already tokenised (`Document(title, text, source)`)."""
     if isinstance(topics, TopicIndex):
         topics = topics.candidates(document)
     stems = document.stems

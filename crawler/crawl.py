@@ -84,7 +84,8 @@ class CrawlContext:
     """What spiders and pipelines need besides settings (objects Scrapy must not copy)."""
 
     corpus: Corpus
-    executor: Executor
+    executor: Executor  # extraction and analysis (processes)
+    writer: Executor  # corpus.add (one thread)
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ from typing import Iterable, Literal, Sequence
 
 from sqlalchemy import select
 
-from newswatch.alerts.backtest import index_terms, register_topics
-from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
+from newswatch.alerts.backtest import register_topics
+from newswatch.alerts.matcher import Topic, TopicIndex
 from newswatch.alerts.outbox import enqueue
 from newswatch.crawler import neardup, stories
-from newswatch.crawler.dedup import content_hash, url_hash
+from newswatch.crawler.analysis import Analysis, analyse
+from newswatch.crawler.dedup import url_hash
 from newswatch.crawler.extract import Article
 from newswatch.crawler.urls import canonical_url
 from newswatch.store.db import Store, insert_or_ignore
@@ -61,32 +62,38 @@ class Corpus:
         with self.store.session() as session:
             return session.get(ArticleURL, key) is not None
 
-    def add(self, article: Article, source: str, via: Iterable[str] = ()) -> Ingested:
+    def add(self, article: Article, source: str, via: Iterable[str] = (),
+            analysis: Analysis | None = None) -> Ingested:
         """Store `article` from `source`; `via` are other URLs that led to it (the link
-        followed before redirects). Raises nothing for duplicates: they are an outcome."""
+        followed before redirects). `analysis` is the article's, against this corpus's
+        `topics`, if it was computed already (by an extraction worker). Raises nothing
+        for duplicates: they are an outcome."""
         urls = {canonical_url(u) for u in (article.canonical_url, article.url, *via) if u}
+        if analysis is None:
+            analysis = analyse(article, self.topics, source)
         try:
             with self.store.session() as session:
-                return self._add(session, article, source, urls)
+                return self._add(session, article, source, urls, analysis)
         except _URLTaken:
             # Another process stored this article between our check and our insert; our
             # transaction is rolled back, and now the URL is known: a duplicate.
             with self.store.session() as session:
-                return self._add(session, article, source, urls)
+                return self._add(session, article, source, urls, analysis)
 
-    def _add(self, session, article: Article, source: str, urls: set[str]) -> Ingested:
+    def _add(self, session, article: Article, source: str, urls: set[str],
+             analysis: Analysis) -> Ingested:
         known = self._known_article(session, urls)
         if known is not None:
             _remember_urls(session, urls, known.id)
             return Ingested("duplicate", known.id, known.story_id, ())
 
-        digest = content_hash(article.text)
-        signature = neardup.Signature.of(article.text)
+        digest = analysis.content_hash
+        signature = analysis.signature
+        found_terms = analysis.story_terms
         original, kind = self._original(session, digest, signature)
         if original is not None:
             story_id = original.story_id
         else:
-            found_terms = stories.terms(article.title, article.text)
             at = article.published or utcnow()
             joined = stories.find(session, found_terms, at)
             if joined is not None:
@@ -122,12 +129,10 @@ class Corpus:
             # Only originals are indexed: copies find them, and the index grows with
             # distinct articles rather than with syndication.
             neardup.remember(session, stored.id, signature)
-            stories.remember(session, stored.id, found_terms, at)
+            stories.remember(session, stored.id, story_id, found_terms, at)
 
-        session.add(ArticleTerms(article_id=stored.id,
-                                 terms=index_terms(article.title, article.text)))
-        matches = match_topics(self.topics, article.title, article.text,
-                               source=source, language=article.language)
+        session.add(ArticleTerms(article_id=stored.id, terms=analysis.index_terms))
+        matches = analysis.matches
         for m in matches:
             session.add(
                 Match(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from newswatch.crawler.analysis import Analysis
 from newswatch.crawler.extract import Article
 
 
@@ -24,3 +25,4 @@ class ExtractedPage:
     source: str
     via: str
     article: Article
+    analysis: Analysis

@@ -10,10 +10,13 @@ import signal
 import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Sequence
 
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter
 
+from newswatch.alerts.matcher import Topic
+from newswatch.crawler.analysis import extract_and_analyse, init_worker
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.crawler.items import ExtractedPage, Page
 from newswatch.crawler.spiders.base import FAILED
@@ -24,7 +27,8 @@ NEW = "newswatch/new"
 DUPLICATE = "newswatch/duplicate"
 
 
-def _worker_init() -> None:
+def _worker_init(topics) -> None:
+    init_worker(topics)
     # Ctrl-C and SIGTERM are the parent's to handle; it shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -45,7 +49,8 @@ def _warm_up() -> None:
 
 
 class ExtractionPool(Executor):
-    """A process pool for `extract`, one worker per core, started warm.
+    """A process pool for `extract_and_analyse`, one worker per core, started warm, its
+    workers knowing `topics` (those of the corpus the articles go to).
 
     Workers come from a fork server (forking the daemon itself, with Twisted's reactor
     and threads running, is unsafe) that has imported the extraction code once, so a
@@ -53,14 +58,16 @@ class ExtractionPool(Executor):
     `ProcessPoolExecutor` for good: the pool is then replaced, and only the pages in
     flight fail."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
         self.workers = workers or os.cpu_count() or 1
+        self._topics = tuple(topics)
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["newswatch.crawler.extract"])
+        self._context.set_forkserver_preload(["newswatch.crawler.analysis"])
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_worker_init)
+        pool = ProcessPoolExecutor(self.workers, mp_context=self._context,
+                                   initializer=_worker_init, initargs=(self._topics,))
         for _ in range(self.workers):  # each submit starts a worker while none is idle
             pool.submit(_warm_up)
         return pool
@@ -99,14 +106,16 @@ class _Stage:
 
 
 class ExtractPipeline(_Stage):
-    """`Page` → `ExtractedPage`. Extraction is CPU work: it runs on the context's
-    executor, off the reactor thread. A page with no article in it is dropped and counted."""
+    """`Page` → `ExtractedPage`. Extraction and analysis are CPU work: they run on the
+    context's executor, off the reactor thread. A page with no article in it is dropped
+    and counted."""
 
     async def process_item(self, item: Page, spider=None) -> ExtractedPage:
         loop = asyncio.get_running_loop()
         try:
-            article = await loop.run_in_executor(
-                self.context.executor, extract, item.body, item.url, item.content_type
+            article, analysis = await loop.run_in_executor(
+                self.context.executor, extract_and_analyse,
+                item.body, item.url, item.content_type, item.source,
             )
         except ExtractionError as exc:
             self.crawler.stats.inc_value(FAILED)
@@ -114,14 +123,20 @@ class ExtractPipeline(_Stage):
         except BrokenProcessPool:
             self.crawler.stats.inc_value(FAILED)
             raise DropItem(f"{item.url}: extraction crashed its worker") from None
-        return ExtractedPage(source=item.source, via=item.via, article=article)
+        return ExtractedPage(source=item.source, via=item.via, article=article, analysis=analysis)
 
 
 class IngestPipeline(_Stage):
-    """`ExtractedPage` → the same, stored: counted as new or duplicate."""
+    """`ExtractedPage` → the same, stored: counted as new or duplicate. Storing runs on
+    the context's writer (one thread: articles are added one after another, each seeing
+    the ones before), so the reactor keeps fetching meanwhile."""
 
-    def process_item(self, item: ExtractedPage, spider=None) -> ExtractedPage:
-        ingested = self.context.corpus.add(item.article, item.source, via=(item.via,))
+    async def process_item(self, item: ExtractedPage, spider=None) -> ExtractedPage:
+        loop = asyncio.get_running_loop()
+        ingested = await loop.run_in_executor(
+            self.context.writer, self.context.corpus.add,
+            item.article, item.source, (item.via,), item.analysis,
+        )
         self.crawler.stats.inc_value(NEW if ingested.outcome == "new" else DUPLICATE)
         log.info(
             "%s %s %s%s", item.source, ingested.outcome, item.article.url,

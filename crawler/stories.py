@@ -23,9 +23,9 @@ extra) at their best threshold on the same pairs reach precision 0.69 at recall 
 they put different events told in the same words together, which costs an alert, so
 they are not used. Words are stemmed for English; names and figures work in any language.
 
-Terms live in `story_terms` (term key, time, article) whose primary key serves the
-lookup "these terms, within this window": a new article reads the rows of its own terms
-in the window, never the corpus.
+Terms live in `story_terms` (term key, time, article, and the article's story) whose
+primary key serves the lookup "these terms, within this window": a new article reads the
+rows of its own terms in the window, never the corpus.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import Stemmer
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from newswatch.store.db import insert_or_ignore
@@ -55,6 +55,9 @@ CANDIDATES = 8  # best candidates by shared rare terms that are scored in full
 # A term carried by more stories than this in the window does not propose candidates
 # (it still counts, at its low rarity, in the score of candidates proposed otherwise).
 COMMON_STORIES = 50
+# Nor does a term held by more articles than this (a big story's own words are held by
+# every report of it; its rarer particulars propose its articles well enough).
+COMMON_HOLDERS = 200
 TOP_WORDS = 8  # the body's most frequent content words kept as terms
 WEIGHTS = {"e": 2.0, "n": 2.0, "w": 1.0}  # entity, figure (number), word
 
@@ -166,8 +169,9 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     the number of articles in the window:
     1. per term of `mine`, how many stories of the window carry it (aggregated by the
        database) — this gives each term's rarity;
-    2. the articles sharing `mine`'s rarer terms (at most `COMMON_STORIES` holders each:
-       a term that common names the subject, not the event), ranked by shared weight;
+    2. the articles sharing `mine`'s rarer terms (held by at most `COMMON_STORIES`
+       stories and `COMMON_HOLDERS` articles: a term that common names the subject, not
+       the event), ranked by shared weight (by the database);
     3. for the best `CANDIDATES` of them, every term they share with `mine`, their
        time and their stored total weight (`Article.story_weight`).
     """
@@ -178,31 +182,33 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     db = session.connection()
     in_window = (StoryTerm.term_key.in_(by_key),
                  StoryTerm.at.between(at - WINDOW, at + WINDOW))
-    stories_per_term = {
-        by_key[key]: count
-        for key, count in db.execute(
-            select(StoryTerm.term_key, func.count(distinct(Article.story_id)))
-            .join(Article, Article.id == StoryTerm.article_id)
-            .where(*in_window)
-            .group_by(StoryTerm.term_key)
-        )
-    }
-    if not stories_per_term:
+    stories_per_term: dict[str, int] = {}
+    rare: list[int] = []
+    for key, stories, holders in db.execute(
+        select(StoryTerm.term_key, func.count(distinct(StoryTerm.story_id)), func.count())
+        .where(*in_window)
+        .group_by(StoryTerm.term_key)
+    ):
+        stories_per_term[by_key[key]] = stories
+        if stories <= COMMON_STORIES and holders <= COMMON_HOLDERS:
+            rare.append(key)
+    if not rare:
         return None
     # A term found in k stories of the window counts 1 / (1 + ln k): it names the
     # subject rather than the event.
     rarity = {t: 1.0 / (1.0 + math.log(k)) for t, k in stories_per_term.items()}
-
-    rare = [key for key, t in by_key.items() if 0 < stories_per_term.get(t, 0) <= COMMON_STORIES]
-    ranked: dict[int, float] = defaultdict(float)
-    for key, article_id in db.execute(
-        select(StoryTerm.term_key, StoryTerm.article_id)
+    by_weight: dict[float, list[int]] = defaultdict(list)
+    for key in rare:
+        by_weight[mine[by_key[key]]].append(key)
+    shared_weight = func.sum(case(
+        *((StoryTerm.term_key.in_(keys), w) for w, keys in by_weight.items()), else_=0.0))
+    candidates = list(db.scalars(
+        select(StoryTerm.article_id)
         .where(StoryTerm.term_key.in_(rare), in_window[1])
-    ):
-        ranked[article_id] += mine[by_key[key]]
-    candidates = sorted(ranked, key=lambda a: (-ranked[a], a))[:CANDIDATES]
-    if not candidates:
-        return None
+        .group_by(StoryTerm.article_id)
+        .order_by(shared_weight.desc(), StoryTerm.article_id)
+        .limit(CANDIDATES)
+    ))
 
     shared: dict[int, set[str]] = defaultdict(set)
     details: dict[int, tuple[int, datetime, float | None]] = {}
@@ -231,10 +237,12 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     return best
 
 
-def remember(session: Session, article_id: int, mine: dict[str, float], at: datetime) -> None:
+def remember(session: Session, article_id: int, story_id: int, mine: dict[str, float],
+             at: datetime) -> None:
     """Index an article's terms so later reports of its event find it."""
     insert_or_ignore(
         session,
         StoryTerm.__table__,
-        [{"term_key": key, "at": at, "article_id": article_id} for key in {term_key(t) for t in mine}],
+        [{"term_key": key, "at": at, "article_id": article_id, "story_id": story_id}
+         for key in {term_key(t) for t in mine}],
     )

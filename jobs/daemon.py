@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
@@ -73,9 +74,11 @@ class App:
         register_console()
         self.config = config
         self.store = store or open_store(config.database)
-        self.executor = ExtractionPool()
         self.corpus = Corpus(self.store, config.topics)
-        self.crawler = Crawler(CrawlContext(self.corpus, self.executor), dict(config.crawl_settings))
+        self.executor = ExtractionPool(topics=self.corpus.topics)
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="ingest")
+        self.crawler = Crawler(CrawlContext(self.corpus, self.executor, self.writer),
+                               dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
         self.metrics = Metrics(self.store)
         self.redis = redis.Redis.from_url(config.redis) if config.redis else None
@@ -240,4 +243,5 @@ class App:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        self.writer.shutdown(wait=True)  # an article being stored is stored
         self.store.close()

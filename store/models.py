@@ -175,6 +175,9 @@ class StoryTerm(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
+    # The article's story (fixed once stored), copied so that counting a term's stories
+    # reads the term's index range only.
+    story_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Match(Base):
