@@ -22,7 +22,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.crawler import Crawler as ScrapyCrawler
 
 from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.pipelines import DUPLICATE, NEW
+from newswatch.crawler.pipelines import DUPLICATE, NEW, IngestWriter
 from newswatch.crawler.sources import Source
 from newswatch.crawler.conditional import save_validators
 from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT
@@ -85,7 +85,7 @@ class CrawlContext:
 
     corpus: Corpus
     executor: Executor  # extraction and analysis (processes)
-    writer: Executor  # corpus.add (one thread)
+    writer: IngestWriter  # stores into corpus
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,10 @@ class SourceRun:
 
 class Crawler:
     def __init__(self, context: CrawlContext, settings: dict | None = None):
+        # Imported now rather than by the first crawl's downloader: its deprecation shims
+        # walk the stack (inspect.stack) on import, a second or so of a crawl otherwise.
+        import scrapy.core.downloader.handlers.http11  # noqa: F401
+
         self.context = context
         self.runner = AsyncCrawlerRunner({**SETTINGS, **(settings or {})})
         self._running: dict[str, ScrapyCrawler] = {}

@@ -68,25 +68,33 @@ class Corpus:
         followed before redirects). `analysis` is the article's, against this corpus's
         `topics`, if it was computed already (by an extraction worker). Raises nothing
         for duplicates: they are an outcome."""
-        urls = {canonical_url(u) for u in (article.canonical_url, article.url, *via) if u}
-        if analysis is None:
-            analysis = analyse(article, self.topics, source)
+        page = Addition(article, source, tuple(via), analysis)
         try:
             with self.store.session() as session:
-                return self._add(session, article, source, urls, analysis)
+                return self._add(session, page)
         except _URLTaken:
             # Another process stored this article between our check and our insert; our
             # transaction is rolled back, and now the URL is known: a duplicate.
             with self.store.session() as session:
-                return self._add(session, article, source, urls, analysis)
+                return self._add(session, page)
 
-    def _add(self, session, article: Article, source: str, urls: set[str],
-             analysis: Analysis) -> Ingested:
+    def add_many(self, additions: Sequence[Addition]) -> list[Ingested]:
+        """`add` each, in order, in one transaction (one commit for many articles, each
+        seeing the ones before it as `add` would). All are stored or none: on any error,
+        including another writer taking one of their URLs first, nothing is, and the
+        caller adds them one by one instead."""
+        with self.store.session() as session:
+            return [self._add(session, addition) for addition in additions]
+
+    def _add(self, session, addition: Addition) -> Ingested:
+        article, source = addition.article, addition.source
+        urls = {canonical_url(u) for u in (article.canonical_url, article.url, *addition.via) if u}
         known = self._known_article(session, urls)
         if known is not None:
             _remember_urls(session, urls, known.id)
             return Ingested("duplicate", known.id, known.story_id, ())
 
+        analysis = addition.analysis or analyse(article, self.topics, source)
         digest = analysis.content_hash
         signature = analysis.signature
         found_terms = analysis.story_terms
@@ -172,6 +180,16 @@ class Corpus:
         keys = [url_hash(u) for u in urls]
         row = session.scalars(select(ArticleURL).where(ArticleURL.url_hash.in_(keys)).limit(1)).first()
         return session.get(StoredArticle, row.article_id) if row else None
+
+
+@dataclass(frozen=True)
+class Addition:
+    """One article to add: `Corpus.add`'s arguments."""
+
+    article: Article
+    source: str
+    via: tuple[str, ...] = ()
+    analysis: Analysis | None = None
 
 
 class _URLTaken(Exception):

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -18,6 +19,7 @@ from scrapy.logformatter import LogFormatter
 from newswatch.alerts.matcher import Topic
 from newswatch.crawler.analysis import extract_and_analyse, init_worker
 from newswatch.crawler.extract import ExtractionError, extract
+from newswatch.crawler.ingest import Addition, Corpus
 from newswatch.crawler.items import ExtractedPage, Page
 from newswatch.crawler.spiders.base import FAILED
 
@@ -85,6 +87,75 @@ class ExtractionPool(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+class IngestWriter:
+    """Stores articles in `corpus`, on one thread of its own, off the reactor.
+
+    One writer: articles are stored one after another, each seeing those before it (its
+    story, its near-duplicates). Whatever has queued while a transaction ran goes into
+    the next one (up to `MAX_BATCH`): under load one commit serves many articles, and
+    an article alone is stored at once. A batch that fails (another process took one of
+    its URLs, a database error) is retried one article per transaction, so an error
+    reaches only its own article's future."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, corpus: Corpus):
+        self.corpus = corpus
+        self._queue: queue.SimpleQueue[tuple[Future, Addition] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self._thread.start()
+
+    def submit(self, addition: Addition) -> Future:
+        """A future of `corpus.add`'s result for `addition`."""
+        future: Future = Future()
+        self._queue.put((future, addition))
+        return future
+
+    def shutdown(self) -> None:
+        """Store what was submitted, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            batch, stop = self._next_batch()
+            if batch:
+                self._store(batch)
+            if stop:
+                return
+
+    def _next_batch(self) -> tuple[list[tuple[Future, Addition]], bool]:
+        batch = []
+        entry = self._queue.get()
+        while entry is not None:
+            if entry[0].set_running_or_notify_cancel():
+                batch.append(entry)
+            if len(batch) >= self.MAX_BATCH:
+                return batch, False
+            try:
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
+
+    def _store(self, batch: list[tuple[Future, Addition]]) -> None:
+        if len(batch) > 1:
+            try:
+                results = self.corpus.add_many([addition for _, addition in batch])
+            except Exception:  # noqa: BLE001 — the thread's edge: retried one by one below
+                log.debug("a batch of %d articles failed; storing them one by one", len(batch))
+            else:
+                for (future, _), result in zip(batch, results):
+                    future.set_result(result)
+                return
+        for future, addition in batch:
+            try:
+                future.set_result(self.corpus.add(addition.article, addition.source,
+                                                  addition.via, addition.analysis))
+            except Exception as exc:  # noqa: BLE001 — handed to the awaiting pipeline
+                future.set_exception(exc)
+
+
 class QuietLogFormatter(LogFormatter):
     """A dropped page is one line naming its URL and why, not a dump of its bytes."""
 
@@ -128,15 +199,11 @@ class ExtractPipeline(_Stage):
 
 class IngestPipeline(_Stage):
     """`ExtractedPage` → the same, stored: counted as new or duplicate. Storing runs on
-    the context's writer (one thread: articles are added one after another, each seeing
-    the ones before), so the reactor keeps fetching meanwhile."""
+    the context's `IngestWriter`, so the reactor keeps fetching meanwhile."""
 
     async def process_item(self, item: ExtractedPage, spider=None) -> ExtractedPage:
-        loop = asyncio.get_running_loop()
-        ingested = await loop.run_in_executor(
-            self.context.writer, self.context.corpus.add,
-            item.article, item.source, (item.via,), item.analysis,
-        )
+        ingested = await asyncio.wrap_future(self.context.writer.submit(
+            Addition(item.article, item.source, (item.via,), item.analysis)))
         self.crawler.stats.inc_value(NEW if ingested.outcome == "new" else DUPLICATE)
         log.info(
             "%s %s %s%s", item.source, ingested.outcome, item.article.url,

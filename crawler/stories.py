@@ -213,11 +213,11 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     shared: dict[int, set[str]] = defaultdict(set)
     details: dict[int, tuple[int, datetime, float | None]] = {}
     for key, article_id, their_at, story_id, their_weight in db.execute(
-        select(StoryTerm.term_key, StoryTerm.article_id, StoryTerm.at, Article.story_id,
+        select(StoryTerm.term_key, StoryTerm.article_id, StoryTerm.at, StoryTerm.story_id,
                Article.story_weight)
         .join(Article, Article.id == StoryTerm.article_id)
         .where(StoryTerm.article_id.in_(candidates), *in_window)
-    ):
+    ).all():
         shared[article_id].add(by_key[key])
         details[article_id] = (story_id, their_at, their_weight)
 

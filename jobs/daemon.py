@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
@@ -24,7 +23,7 @@ from newswatch.alerts.outbox import DrainResult, drain, release_digest
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.distributed import Worker, mark_due
 from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.pipelines import ExtractionPool
+from newswatch.crawler.pipelines import ExtractionPool, IngestWriter
 from newswatch.crawler.sources import Source
 from newswatch.jobs import health
 from newswatch.jobs.config import Config, Digest, Schedule
@@ -76,7 +75,7 @@ class App:
         self.store = store or open_store(config.database)
         self.corpus = Corpus(self.store, config.topics)
         self.executor = ExtractionPool(topics=self.corpus.topics)
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="ingest")
+        self.writer = IngestWriter(self.corpus)
         self.crawler = Crawler(CrawlContext(self.corpus, self.executor, self.writer),
                                dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
@@ -243,5 +242,5 @@ class App:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
-        self.writer.shutdown(wait=True)  # an article being stored is stored
+        self.writer.shutdown()  # what was submitted is stored
         self.store.close()

@@ -1,0 +1,102 @@
+"""The ingest writer: articles submitted by the crawl are stored on one thread, as many per
+transaction as have queued up, each seeing those before it; an article that cannot be
+stored fails alone.
+
+Runs on the backend of the run (`database_url`).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from newswatch.alerts.matcher import Topic
+from newswatch.alerts.query import parse
+from newswatch.crawler.extract import Article
+from newswatch.crawler.ingest import Addition, Corpus
+from newswatch.crawler.pipelines import IngestWriter
+from newswatch.store.db import open_store
+from newswatch.store.models import Article as StoredArticle
+from newswatch.store.models import OutboxRow
+
+TOPICS = (Topic("reports", parse("report"), ("desk",)),)
+
+
+def article(i: int) -> Article:
+    return Article(
+        url=f"https://news.example/{i}.html",
+        canonical_url=f"https://news.example/{i}.html",
+        title=f"Report number {i} from the {['north', 'south', 'east'][i % 3]} bureau",
+        text=f"This is report {i}. " + " ".join(f"word{i}x{j}" for j in range(40)),
+        published=None,
+        language="en",
+        author=None,
+    )
+
+
+# An article the store refuses: a naive datetime (stored times must carry their zone).
+BROKEN = replace(article(999), published=datetime(2026, 11, 23, 12, 0))
+
+
+@pytest.fixture
+def corpus(database_url):
+    store = open_store(database_url)
+    yield Corpus(store, TOPICS)
+    store.close()
+
+
+@pytest.fixture
+def writer(corpus):
+    writer = IngestWriter(corpus)
+    yield writer
+    writer.shutdown()
+
+
+def stored(corpus) -> int:
+    with corpus.store.session() as session:
+        return session.scalar(select(func.count()).select_from(StoredArticle))
+
+
+def test_every_submitted_article_is_stored_in_order_each_seeing_those_before(writer, corpus):
+    additions = [Addition(article(i), "wire") for i in range(30)]
+    additions.append(Addition(article(0), "agency"))  # the first one again, by URL
+    futures = [writer.submit(a) for a in additions]
+    results = [f.result(timeout=60) for f in futures]
+
+    assert [r.outcome for r in results] == ["new"] * 30 + ["duplicate"]
+    assert results[-1].article_id == results[0].article_id
+    assert [r.article_id for r in results[:30]] == sorted(r.article_id for r in results[:30])
+    assert all(r.topics == ("reports",) for r in results[:30])
+    assert stored(corpus) == 30
+
+
+def test_an_article_that_cannot_be_stored_fails_alone(writer, corpus):
+    futures = [writer.submit(Addition(a, "wire")) for a in (article(1), BROKEN, article(2))]
+
+    assert futures[0].result(timeout=60).outcome == "new"
+    with pytest.raises(Exception, match="naive datetime"):
+        futures[1].result(timeout=60)
+    assert futures[2].result(timeout=60).outcome == "new"
+    assert stored(corpus) == 2
+
+
+def test_shutdown_stores_what_was_submitted(corpus):
+    writer = IngestWriter(corpus)
+    futures = [writer.submit(Addition(article(i), "wire")) for i in range(10)]
+    writer.shutdown()
+    assert all(f.done() and f.result().outcome == "new" for f in futures)
+    assert stored(corpus) == 10
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(corpus):
+    with pytest.raises(Exception, match="naive datetime"):
+        corpus.add_many([Addition(article(1), "wire"), Addition(BROKEN, "wire")])
+    assert stored(corpus) == 0
+
+    results = corpus.add_many([Addition(article(1), "wire"), Addition(article(2), "wire")])
+    assert [r.outcome for r in results] == ["new", "new"]
+    with corpus.store.session() as session:
+        queued = session.scalar(select(func.count()).select_from(OutboxRow))
+    assert queued >= 1  # the topic's alerts are queued with the articles
