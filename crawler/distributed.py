@@ -94,7 +94,10 @@ class _OnDemand:
         raise DontCloseSpider
 
     async def _start_run(self) -> None:
+        # The spider outlives its runs: what one run followed, the next may follow again
+        # (a request lost with a killed worker is found again by the next run).
         self.error = None
+        self._followed.clear()
         async for request in super().start():
             self.crawler.engine.crawl(request)
 

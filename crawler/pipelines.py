@@ -1,5 +1,5 @@
-"""Item pipelines: extract, then ingest (dedup, store, match, queue alerts); and the
-process pool extraction runs in."""
+"""Item pipelines: extract, then ingest (dedup, store, match, queue alerts); the process
+pool extraction and analysis run in, and the thread storing runs on."""
 from __future__ import annotations
 
 import asyncio

@@ -55,9 +55,10 @@ CANDIDATES = 8  # best candidates by shared rare terms that are scored in full
 # A term carried by more stories than this in the window does not propose candidates
 # (it still counts, at its low rarity, in the score of candidates proposed otherwise).
 COMMON_STORIES = 50
-# Nor does a term held by more articles than this (a big story's own words are held by
-# every report of it; its rarer particulars propose its articles well enough).
-COMMON_HOLDERS = 200
+# Nor does a term held by more articles than this: it bounds the rows a lookup ranks. Only
+# the biggest events reach it (their every report holds their names), and their rarer
+# particulars still propose their articles.
+COMMON_HOLDERS = 1000
 TOP_WORDS = 8  # the body's most frequent content words kept as terms
 WEIGHTS = {"e": 2.0, "n": 2.0, "w": 1.0}  # entity, figure (number), word
 
@@ -89,6 +90,7 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+@lru_cache(maxsize=1 << 16)  # a language's common words recur in every article
 def _fold(word: str) -> str:
     word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
     return re.sub(r"['’]s$", "", word.casefold()).strip("'’.-&")
