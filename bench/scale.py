@@ -3,19 +3,26 @@
 Workload: a local news site (tests/bigsite.py) of 2,000 distinct articles behind one RSS
 feed, served by a threaded HTTP server in this process. For 1, then 2 crawler workers
 (`newswatch run --role crawler`, real processes, started and idle before the clock
-starts), on a fresh PostgreSQL database and an emptied Redis database each time: the
-source is marked due (as the scheduler does), and the clock runs until every article is
-stored. The baseline is the 1-worker run, measured in the same run.
+starts), on a fresh PostgreSQL database and Redis keys of their own each time (a source
+name no other run uses: the machine is shared, and runs of this benchmark or of
+tests/test_roles.py elsewhere must not pop each other's requests): the source is marked
+due (as the scheduler does), and the clock runs until every article is stored. The
+baseline is the 1-worker run, measured in the same run.
 
 Figures: `pages_s_1`, `pages_s_2` (articles stored per second), `scaling`
 (pages_s_2 ÷ pages_s_1; on 2 free cores expect ≥ 1.6) and `stored_twice` (URLs stored
-more than once over both runs; must be 0). The last line printed is one JSON object of
-them. Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (same as the tests);
+more than once over both runs; must be 0). To read the ratio on a shared machine, each run
+also reports `cores_N`, the CPU our own processes used (workers with their extraction
+processes, PostgreSQL backends of the run's database, this process serving the site) per
+second of the run, and `busy_N`, the cores the whole machine was busy: two workers cannot
+go faster when the cores one worker leaves free are taken. The last line printed is one
+JSON object of them. Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (same as the tests);
 `python bench/scale.py [ARTICLES]`.
 """
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -40,18 +47,61 @@ from newswatch.store.models import Article  # noqa: E402
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/14"
 TIMEOUT_S = 300
+PROC = Path("/proc")
 
 
-def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path) -> tuple[float, int]:
-    """(articles stored per second, URLs stored twice) for one run with `workers`."""
+def _cpu_s(pids) -> float:
+    """CPU seconds used so far by `pids` and their descendants (0 where /proc is absent)."""
+    if not PROC.is_dir():
+        return 0.0
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    wanted, total = set(pids), 0.0
+    for pid in sorted(used):  # a child's pid is usually larger than its parent's
+        if pid in wanted or parents.get(pid) in wanted:
+            wanted.add(pid)
+            total += used[pid]
+    return total
+
+
+def _database_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` (their title names it)."""
+    found = []
+    for entry in PROC.iterdir() if PROC.is_dir() else ():
+        try:
+            if entry.name.isdigit() and database.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(busy, all) jiffies of the machine's CPUs so far."""
+    fields = [int(x) for x in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)  # idle and iowait are not busy
+
+
+def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path) -> dict:
+    """{pages_s, stored_twice, cores, busy} for one run with `workers`."""
     database = f"nw_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{database}"'))
     url = f"{POSTGRES}/{database}"
     store = open_store(url)
     server = redis.Redis.from_url(REDIS)
-    server.flushdb()
-    source = Source("bignews", "feed", feed_url)
+    source = Source(f"bignews-{uuid.uuid4().hex[:8]}", "feed", feed_url)
     config = workdir / f"w{workers}.yaml"
     config.write_text(yaml.safe_dump({
         "database": url, "redis": REDIS,
@@ -75,6 +125,8 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path)
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 raise SystemExit(f"workers did not start: {[log.read_text()[-500:] for log in logs]}")
             time.sleep(0.1)
+        ours = [p.pid for p in processes] + [os.getpid()]
+        cpu_before, busy_before = _cpu_s(ours), _machine_busy()
         started = time.monotonic()
         mark_due(server, source)
         stored = select(func.count()).select_from(Article)
@@ -83,6 +135,9 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path)
                 raise SystemExit(f"{workers} workers stored {count(stored)} of {articles} in {TIMEOUT_S}s")
             time.sleep(0.05)
         elapsed = time.monotonic() - started
+        # The backends are the run's own, opened after the clock started: all their CPU counts.
+        cpu = _cpu_s(ours) - cpu_before + _cpu_s(_database_pids(database))
+        busy_after = _machine_busy()
         twice = count(select(func.count()).select_from(
             select(Article.url).group_by(Article.url).having(func.count() > 1).subquery()))
     finally:
@@ -91,10 +146,15 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path)
         for process in processes:
             process.wait(timeout=60)
         store.close()
-        server.flushdb()
+        keys = list(server.scan_iter(match=f"*{source.name}*"))
+        if keys:
+            server.delete(*keys)
+        server.close()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    return articles / elapsed, twice
+    machine = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]) * (os.cpu_count() or 1)
+    return {"pages_s": articles / elapsed, "stored_twice": twice,
+            "cores": cpu / elapsed, "busy": machine}
 
 
 def main() -> None:
@@ -103,19 +163,23 @@ def main() -> None:
     admin = create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            pages_s_1, twice_1 = crawl_with(1, site.feed_url, articles, admin, Path(tmp))
-            print(f"1 crawler worker:  {articles} articles at {pages_s_1:.1f} pages/s")
-            pages_s_2, twice_2 = crawl_with(2, site.feed_url, articles, admin, Path(tmp))
-            print(f"2 crawler workers: {articles} articles at {pages_s_2:.1f} pages/s")
+            one = crawl_with(1, site.feed_url, articles, admin, Path(tmp))
+            print(f"1 crawler worker:  {articles} articles at {one['pages_s']:.1f} pages/s; "
+                  f"our processes used {one['cores']:.2f} cores, the machine {one['busy']:.2f}")
+            two = crawl_with(2, site.feed_url, articles, admin, Path(tmp))
+            print(f"2 crawler workers: {articles} articles at {two['pages_s']:.1f} pages/s; "
+                  f"our processes used {two['cores']:.2f} cores, the machine {two['busy']:.2f}")
     finally:
         site.stop()
         admin.dispose()
     figures = {
         "articles": articles,
-        "pages_s_1": round(pages_s_1, 2),
-        "pages_s_2": round(pages_s_2, 2),
-        "scaling": round(pages_s_2 / pages_s_1, 2),
-        "stored_twice": twice_1 + twice_2,
+        "pages_s_1": round(one["pages_s"], 2),
+        "pages_s_2": round(two["pages_s"], 2),
+        "scaling": round(two["pages_s"] / one["pages_s"], 2),
+        "stored_twice": one["stored_twice"] + two["stored_twice"],
+        "cores_1": round(one["cores"], 2), "busy_1": round(one["busy"], 2),
+        "cores_2": round(two["cores"], 2), "busy_2": round(two["busy"], 2),
     }
     print(f"scaling (2 workers / 1 worker): {figures['scaling']:.2f}; URLs stored twice: {figures['stored_twice']}")
     print(json.dumps(figures))

@@ -4,9 +4,9 @@ every article is stored once, every alert is sent once, and a crawler worker kil
 mid-run loses nothing."""
 from __future__ import annotations
 
-import random
 import signal
 import subprocess
+import uuid
 
 import pytest
 import redis
@@ -24,27 +24,36 @@ ARTICLES = 200
 
 
 @pytest.fixture
-def redis_url():
-    """A Redis database of its own for this test, emptied before and after."""
-    url = f"{REDIS}/{random.randint(1, 15)}"
+def source_name():
+    """A source name no other run uses: its Redis keys (queue, seen set, due flag) are this
+    test's own, on a Redis server that other test runs and `bench/scale.py` share."""
+    return f"bignews-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def redis_url(source_name):
+    """The shared Redis server; this test's keys are deleted afterwards (not the database:
+    another run may be using it)."""
+    url = f"{REDIS}/0"
     server = redis.Redis.from_url(url)
     try:
         server.ping()
     except redis.ConnectionError as exc:
         pytest.skip(f"no Redis server answers at {REDIS}: {exc}")
-    server.flushdb()
     yield url
-    server.flushdb()
+    keys = list(server.scan_iter(match=f"*{source_name}*"))
+    if keys:
+        server.delete(*keys)
     server.close()
 
 
-def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_url, postgres_url):
+def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_url, source_name, postgres_url):
     site, korea = big_site(ARTICLES, delay=0.5)
     site_urls = {path: site.url(path) for path in korea}
     newswatch.write_config({
         "database": postgres_url,  # several notifiers: PostgreSQL (a SQLite file has one)
         "redis": redis_url,
-        "sources": [{"name": "bignews", "feed": site.feed_url, "every": "3s"}],
+        "sources": [{"name": source_name, "feed": site.feed_url, "every": "3s"}],
         "topics": [{"name": "korea-arms", "query": KOREA_QUERY, "notify": ["hook"]}],
         "channels": {"hook": [webhook_server.apprise_url()]},
     })
@@ -67,7 +76,7 @@ def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_ur
             env=newswatch.env, stdout=subprocess.DEVNULL, stderr=logs[i].open("w"))
 
     def crawled(i: int) -> int:
-        return logs[i].read_text().count("crawler.pipelines: bignews ")  # new or duplicate
+        return logs[i].read_text().count(f"crawler.pipelines: {source_name} ")  # new or duplicate
 
     processes = [start(0), start(1)]
     try:
