@@ -577,6 +577,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "MeridianHTTP/1.0"
     sys_version = ""
     timeout = 30  # idle keep-alive connections are closed after this many seconds
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body waits for
+    # the client's delayed ACK, ~40 ms a response on a keep-alive connection that no real
+    # server adds. Slow responses are what `set_response(..., delay=)` is for.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
