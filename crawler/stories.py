@@ -213,15 +213,20 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     ))
 
     shared: dict[int, set[str]] = defaultdict(set)
-    details: dict[int, tuple[int, datetime, float | None]] = {}
-    for key, article_id, their_at, story_id, their_weight in db.execute(
-        select(StoryTerm.term_key, StoryTerm.article_id, StoryTerm.at, StoryTerm.story_id,
-               Article.story_weight)
-        .join(Article, Article.id == StoryTerm.article_id)
+    for key, article_id in db.execute(
+        select(StoryTerm.term_key, StoryTerm.article_id)
         .where(StoryTerm.article_id.in_(candidates), *in_window)
     ).all():
         shared[article_id].add(by_key[key])
-        details[article_id] = (story_id, their_at, their_weight)
+    # Per candidate (not per shared term: each row would convert its time again).
+    details = {
+        article_id: (story_id, their_at, their_weight)
+        for article_id, story_id, their_at, their_weight in db.execute(
+            select(Article.id, Article.story_id, func.coalesce(Article.published, Article.first_seen),
+                   Article.story_weight)
+            .where(Article.id.in_(candidates))
+        )
+    }
 
     best: StoryMatch | None = None
     mine_weight = weight(mine)
