@@ -52,6 +52,7 @@ THRESHOLD = 0.25
 DECAY_PER_DAY = 0.5
 MIN_PARTICULARS = 2
 CANDIDATES = 8  # best candidates by shared rare terms that are scored in full
+PROPOSERS = 16  # an article's rarest terms, whose holders are ranked for candidates
 # A term carried by more stories than this in the window does not propose candidates
 # (it still counts, at its low rarity, in the score of candidates proposed otherwise).
 COMMON_STORIES = 50
@@ -171,9 +172,10 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     the number of articles in the window:
     1. per term of `mine`, how many stories of the window carry it (aggregated by the
        database) — this gives each term's rarity;
-    2. the articles sharing `mine`'s rarer terms (held by at most `COMMON_STORIES`
-       stories and `COMMON_HOLDERS` articles: a term that common names the subject, not
-       the event), ranked by shared weight (by the database);
+    2. the articles sharing `mine`'s rarest terms (at most `PROPOSERS` of them, each
+       held by at most `COMMON_STORIES` stories and `COMMON_HOLDERS` articles: a term
+       that common names the subject, not the event), ranked by shared weight (by the
+       database);
     3. for the best `CANDIDATES` of them, every term they share with `mine`, their
        time and their stored total weight (`Article.story_weight`).
     """
@@ -196,6 +198,9 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
             rare.append(key)
     if not rare:
         return None
+    # The rarest propose: they are the event's particulars.
+    rare.sort(key=lambda k: (stories_per_term[by_key[k]], -mine[by_key[k]], k))
+    del rare[PROPOSERS:]
     # A term found in k stories of the window counts 1 / (1 + ln k): it names the
     # subject rather than the event.
     rarity = {t: 1.0 / (1.0 + math.log(k)) for t, k in stories_per_term.items()}
