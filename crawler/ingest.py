@@ -192,6 +192,11 @@ class Addition:
     analysis: Analysis | None = None
 
 
+class IngestError(Exception):
+    """An article could not be stored (the database refused it); the message says which
+    and why."""
+
+
 class _URLTaken(Exception):
     """One of the article's URLs was committed by another writer first."""
 

@@ -19,9 +19,10 @@ from scrapy.logformatter import LogFormatter
 from newswatch.alerts.matcher import Topic
 from newswatch.crawler.analysis import extract_and_analyse, init_worker
 from newswatch.crawler.extract import ExtractionError, extract
-from newswatch.crawler.ingest import Addition, Corpus
+from newswatch.crawler.ingest import Addition, Corpus, IngestError, Ingested
 from newswatch.crawler.items import ExtractedPage, Page
 from newswatch.crawler.spiders.base import FAILED
+from newswatch.store.db import open_store
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,15 @@ NEW = "newswatch/new"
 DUPLICATE = "newswatch/duplicate"
 
 
-def _worker_init(topics) -> None:
-    init_worker(topics)
-    # Ctrl-C and SIGTERM are the parent's to handle; it shuts the pool down.
+# What the fork server imports once, so that every child starts warm.
+_PRELOAD = ["newswatch.crawler.analysis", "newswatch.crawler.ingest"]
+
+
+def _child_init() -> None:
+    # Ctrl-C and SIGTERM are the parent's to handle; it shuts its pools down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # A parent killed with -9 cannot shut the pool down, and a worker waiting for work
+    # A parent killed with -9 cannot shut the pool down, and a child waiting for work
     # would wait for ever (holding the daemon's stdout and stderr open): follow it.
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -46,6 +50,20 @@ def _exit_with(parent) -> None:
     os._exit(1)
 
 
+def _fork_server():
+    """Children come from a fork server (forking the daemon itself, with Twisted's reactor
+    and threads running, is unsafe) that has imported their code once, so a child starts
+    in milliseconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def _extraction_init(topics: Sequence[Topic]) -> None:
+    _child_init()
+    init_worker(topics)
+
+
 def _warm_up() -> None:
     extract(b"<html><body><article><p>Warm up.</p></article></body></html>", "http://localhost/")
 
@@ -54,22 +72,17 @@ class ExtractionPool(Executor):
     """A process pool for `extract_and_analyse`, one worker per core, started warm, its
     workers knowing `topics` (those of the corpus the articles go to).
 
-    Workers come from a fork server (forking the daemon itself, with Twisted's reactor
-    and threads running, is unsafe) that has imported the extraction code once, so a
-    worker starts in milliseconds. A worker that dies (a crash inside lxml) breaks a
-    `ProcessPoolExecutor` for good: the pool is then replaced, and only the pages in
-    flight fail."""
+    A worker that dies (a crash inside lxml) breaks a `ProcessPoolExecutor` for good: the
+    pool is then replaced, and only the pages in flight fail."""
 
     def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
         self.workers = workers or os.cpu_count() or 1
         self._topics = tuple(topics)
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["newswatch.crawler.analysis"])
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.workers, mp_context=self._context,
-                                   initializer=_worker_init, initargs=(self._topics,))
+        pool = ProcessPoolExecutor(self.workers, mp_context=_fork_server(),
+                                   initializer=_extraction_init, initargs=(self._topics,))
         for _ in range(self.workers):  # each submit starts a worker while none is idle
             pool.submit(_warm_up)
         return pool
@@ -87,34 +100,77 @@ class ExtractionPool(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-class IngestWriter:
-    """Stores articles in `corpus`, on one thread of its own, off the reactor.
+# The ingest process's corpus, opened once by `_ingest_init`.
+_corpus: Corpus | None = None
 
-    One writer: articles are stored one after another, each seeing those before it (its
-    story, its near-duplicates). Whatever has queued while a transaction ran goes into
-    the next one (up to `MAX_BATCH`): under load one commit serves many articles, and
-    an article alone is stored at once. A batch that fails (another process took one of
-    its URLs, a database error) is retried one article per transaction, so an error
-    reaches only its own article's future."""
+
+def _ingest_init(database: str, topics: Sequence[Topic]) -> None:
+    global _corpus
+    _child_init()
+    _corpus = Corpus(open_store(database, migrate=False), topics)
+
+
+def _store_batch(additions: list[Addition]) -> list[Ingested | IngestError]:
+    """In the ingest process: `add_many`, else (the batch failed: another process took
+    one of its URLs, or one article cannot be stored) `add` one by one, each failure
+    its own article's."""
+    assert _corpus is not None, "called outside the ingest process"
+    if len(additions) > 1:
+        try:
+            return _corpus.add_many(additions)
+        except Exception:  # noqa: BLE001 — retried one by one, where each error is reported
+            log.debug("a batch of %d articles failed; storing them one by one", len(additions))
+    outcomes: list[Ingested | IngestError] = []
+    for a in additions:
+        try:
+            outcomes.append(_corpus.add(a.article, a.source, a.via, a.analysis))
+        except Exception as exc:  # noqa: BLE001 — handed to the article's pipeline step
+            outcomes.append(IngestError(f"{a.article.url}: {type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+class IngestWriter:
+    """Stores articles in `corpus`'s database from a process of its own.
+
+    Storing is Python-heavy SQL work; in the crawling process it would hold the GIL the
+    reactor needs. One writer: articles are stored one after another, each seeing those
+    before it (its story, its near-duplicates). Whatever has queued while a transaction
+    ran goes into the next one (up to `MAX_BATCH`): under load one commit serves many
+    articles, and an article alone is stored at once. An article that cannot be stored
+    fails alone (`IngestError`); if the ingest process dies, the articles in flight
+    fail and a new process takes over.
+
+    The database must be one another process can open (a file or a server; not
+    SQLite's ``:memory:``)."""
 
     MAX_BATCH = 64
 
     def __init__(self, corpus: Corpus):
-        self.corpus = corpus
+        self._database = corpus.store.engine.url.render_as_string(hide_password=False)
+        self._topics = tuple(corpus.topics)
+        self._pool = self._start()
         self._queue: queue.SimpleQueue[tuple[Future, Addition] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
 
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
+                                   initargs=(self._database, self._topics))
+        pool.submit(int).result()  # started and its store opened before the first crawl
+        return pool
+
     def submit(self, addition: Addition) -> Future:
-        """A future of `corpus.add`'s result for `addition`."""
+        """A future of `Corpus.add`'s result for `addition`; `IngestError` if it could
+        not be stored."""
         future: Future = Future()
         self._queue.put((future, addition))
         return future
 
     def shutdown(self) -> None:
-        """Store what was submitted, then stop the thread."""
+        """Store what was submitted, then stop."""
         self._queue.put(None)
         self._thread.join()
+        self._pool.shutdown(wait=True)
 
     def _run(self) -> None:
         while True:
@@ -139,21 +195,19 @@ class IngestWriter:
         return batch, True
 
     def _store(self, batch: list[tuple[Future, Addition]]) -> None:
-        if len(batch) > 1:
-            try:
-                results = self.corpus.add_many([addition for _, addition in batch])
-            except Exception:  # noqa: BLE001 — the thread's edge: retried one by one below
-                log.debug("a batch of %d articles failed; storing them one by one", len(batch))
+        try:
+            outcomes = self._pool.submit(_store_batch, [a for _, a in batch]).result()
+        except BrokenProcessPool:
+            log.warning("the ingest process died; %d articles in flight are lost, starting a new one",
+                        len(batch))
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            outcomes = [IngestError("the ingest process died")] * len(batch)
+        for (future, _), outcome in zip(batch, outcomes):
+            if isinstance(outcome, IngestError):
+                future.set_exception(outcome)
             else:
-                for (future, _), result in zip(batch, results):
-                    future.set_result(result)
-                return
-        for future, addition in batch:
-            try:
-                future.set_result(self.corpus.add(addition.article, addition.source,
-                                                  addition.via, addition.analysis))
-            except Exception as exc:  # noqa: BLE001 — handed to the awaiting pipeline
-                future.set_exception(exc)
+                future.set_result(outcome)
 
 
 class QuietLogFormatter(LogFormatter):
@@ -198,12 +252,17 @@ class ExtractPipeline(_Stage):
 
 
 class IngestPipeline(_Stage):
-    """`ExtractedPage` → the same, stored: counted as new or duplicate. Storing runs on
-    the context's `IngestWriter`, so the reactor keeps fetching meanwhile."""
+    """`ExtractedPage` → the same, stored: counted as new or duplicate (or dropped and
+    counted as failed if it could not be stored). Storing runs in the context's
+    `IngestWriter`, so the reactor keeps fetching meanwhile."""
 
     async def process_item(self, item: ExtractedPage, spider=None) -> ExtractedPage:
-        ingested = await asyncio.wrap_future(self.context.writer.submit(
-            Addition(item.article, item.source, (item.via,), item.analysis)))
+        try:
+            ingested = await asyncio.wrap_future(self.context.writer.submit(
+                Addition(item.article, item.source, (item.via,), item.analysis)))
+        except IngestError as exc:
+            self.crawler.stats.inc_value(FAILED)
+            raise DropItem(f"not stored: {exc}") from None
         self.crawler.stats.inc_value(NEW if ingested.outcome == "new" else DUPLICATE)
         log.info(
             "%s %s %s%s", item.source, ingested.outcome, item.article.url,

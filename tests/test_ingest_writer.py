@@ -1,6 +1,6 @@
-"""The ingest writer: articles submitted by the crawl are stored on one thread, as many per
-transaction as have queued up, each seeing those before it; an article that cannot be
-stored fails alone.
+"""The ingest writer: articles submitted by the crawl are stored by one process of its own,
+as many per transaction as have queued up, each seeing those before it; an article that
+cannot be stored fails alone.
 
 Runs on the backend of the run (`database_url`).
 """
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
 from newswatch.crawler.extract import Article
-from newswatch.crawler.ingest import Addition, Corpus
+from newswatch.crawler.ingest import Addition, Corpus, IngestError
 from newswatch.crawler.pipelines import IngestWriter
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
@@ -76,7 +76,7 @@ def test_an_article_that_cannot_be_stored_fails_alone(writer, corpus):
     futures = [writer.submit(Addition(a, "wire")) for a in (article(1), BROKEN, article(2))]
 
     assert futures[0].result(timeout=60).outcome == "new"
-    with pytest.raises(Exception, match="naive datetime"):
+    with pytest.raises(IngestError, match="naive datetime"):
         futures[1].result(timeout=60)
     assert futures[2].result(timeout=60).outcome == "new"
     assert stored(corpus) == 2
