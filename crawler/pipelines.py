@@ -137,8 +137,8 @@ class IngestWriter:
     before it (its story, its near-duplicates). Whatever has queued while a transaction
     ran goes into the next one (up to `MAX_BATCH`): under load one commit serves many
     articles, and an article alone is stored at once. An article that cannot be stored
-    fails alone (`IngestError`); if the ingest process dies, the articles in flight
-    fail and a new process takes over.
+    fails alone (`IngestError`); if the ingest process dies, a new one takes over and
+    stores the articles that were in flight.
 
     The database must be one another process can open (a file or a server; not
     SQLite's ``:memory:``)."""
@@ -195,14 +195,20 @@ class IngestWriter:
         return batch, True
 
     def _store(self, batch: list[tuple[Future, Addition]]) -> None:
-        try:
-            outcomes = self._pool.submit(_store_batch, [a for _, a in batch]).result()
-        except BrokenProcessPool:
-            log.warning("the ingest process died; %d articles in flight are lost, starting a new one",
-                        len(batch))
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
-            outcomes = [IngestError("the ingest process died")] * len(batch)
+        additions = [a for _, a in batch]
+        outcomes: list[Ingested | IngestError] = []
+        for attempt in (1, 2):
+            try:
+                outcomes = self._pool.submit(_store_batch, additions).result()
+                break
+            except BrokenProcessPool:
+                # Its transaction was rolled back, or committed just before it died: a
+                # second attempt stores the batch, or finds it stored (duplicates).
+                log.warning("the ingest process died; starting a new one")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._start()
+        else:
+            outcomes = [IngestError("the ingest process died twice storing it")] * len(batch)
         for (future, _), outcome in zip(batch, outcomes):
             if isinstance(outcome, IngestError):
                 future.set_exception(outcome)

@@ -6,6 +6,8 @@ Runs on the backend of the run (`database_url`).
 """
 from __future__ import annotations
 
+import os
+import signal
 from dataclasses import replace
 from datetime import datetime
 
@@ -100,3 +102,13 @@ def test_a_batch_is_stored_whole_or_not_at_all(corpus):
     with corpus.store.session() as session:
         queued = session.scalar(select(func.count()).select_from(OutboxRow))
     assert queued >= 1  # the topic's alerts are queued with the articles
+
+
+def test_a_new_ingest_process_takes_over_from_one_that_died(writer, corpus):
+    assert writer.submit(Addition(article(1), "wire")).result(timeout=60).outcome == "new"
+    for pid in list(writer._pool._processes):  # the ingest process, killed as by the OOM killer
+        os.kill(pid, signal.SIGKILL)
+
+    results = [writer.submit(Addition(article(i), "wire")).result(timeout=60) for i in (1, 2)]
+    assert [r.outcome for r in results] == ["duplicate", "new"]
+    assert stored(corpus) == 2
