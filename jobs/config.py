@@ -40,6 +40,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
 from newswatch.alerts.matcher import Topic
@@ -297,8 +299,19 @@ class MetricsModel(_Model):
     host: str = "127.0.0.1"  # 0.0.0.0 in a container
 
 
+def _database(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("not a database URL (sqlite:///FILE or postgresql+psycopg://...)") from None
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        # The ingest process and the daemon's other processes must open the same database.
+        raise ValueError("an in-memory SQLite database cannot be shared by newswatch's processes; name a file")
+    return value
+
+
 class ConfigModel(_Model):
-    database: str = DEFAULT_DATABASE
+    database: Annotated[str, AfterValidator(_database)] = DEFAULT_DATABASE
     redis: str | None = None  # redis://host:6379/0, for `run --role scheduler|crawler`
     metrics: MetricsModel | None = None
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None

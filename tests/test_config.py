@@ -70,6 +70,8 @@ BAD = [
      "topics[0].query: required key is missing"),
     ("duplicate-source", GOOD.replace("name: wire", "name: seeds"), "sources[1].name: duplicate"),
     ("bad-channel-url", GOOD.replace("console://", "notascheme://nothing"), "channels.local"),
+    ("memory-database", "database: 'sqlite://'\n", "database: an in-memory SQLite database"),
+    ("bad-database", "database: not a url\n", "database: not a database URL"),
 ]
 
 
