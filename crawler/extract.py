@@ -555,19 +555,21 @@ def _text_author(lines: list[_Line], start: int, last: int, end_heading: int) ->
 #   confident (see _confident: at least CONFIDENT_BODY_CHARS characters, trafilatura's
 #   structure test passed), else the full run with the readability/justext comparison that
 #   rescues odd layouts (empty or short bodies, pages broken so that the article sits inside
-#   a <nav> or <noscript>). The comparison (a pruning XPath over a copy of the whole page,
-#   then readability) was half of our extraction time: on the 320 generated pages of
-#   bench/sitegen.py extract_html went from 2.3x to 1.2x the time of default
-#   trafilatura.extract, with the same output on all of them and on tests/pages and
-#   tests/site. On 990 real pages (trafilatura's evaluation corpus, with/without snippets)
-#   84% take the fast run, 10 outputs change (3 better, 2 worse, 5 neutral by the snippets:
-#   the comparison seldom replaces a long body, and then as often wrongly as rightly) and the
-#   time about 0.75x. A higher threshold, trafilatura's own 2500 (its recall bypass), changed 6
-#   outputs (1 better, 1 worse) but sent 40% of the pages through both runs, for no net gain
-#   in time. Sentence-based criteria (share of prose paragraphs) changed nothing: the
-#   comparison never rejects a long body for being a list of teasers, so they only sent more
-#   pages through both runs. Known difference: when trafilatura's main pass finds under 250
-#   characters, its fall-back search keeps teaser-class blocks in fast mode;
+#   a <nav> or <noscript>). Measured reason: the comparison (a pruning XPath over a copy of
+#   the whole page, then readability) was half of our extraction time. On the 320 pages of
+#   bench/sitegen.py extract_html went from 2.3x to 1.1-1.2x the time of default
+#   trafilatura.extract, with the same output on all of them, on tests/pages and tests/site.
+#   On 990 real pages (trafilatura's evaluation corpus, scored by its with/without snippets)
+#   84% take the fast run, the time is 0.75-0.85x, and 10 outputs change: 3 better, 2 worse,
+#   5 neutral (the comparison seldom replaces a long body, and then as often wrongly as
+#   rightly). A page whose body stays under the threshold pays for both runs (the latin1_fr
+#   fixture: 1.2x -> 1.8x default trafilatura). trafilatura's own recall-bypass threshold,
+#   2500, changed 6 outputs (1 better, 1 worse) but sent 40% of the pages through both runs,
+#   for no gain in time. Sentence-based criteria (share of prose paragraphs) changed no
+#   output: the comparison never rejects a long body for being teasers, so they only sent
+#   more pages through both runs. Known difference: when trafilatura's main pass finds under
+#   250 characters, its fall-back search keeps teaser-class blocks in fast mode, so such a
+#   page's result can end with teasers that the full run drops;
 # - metadata: trafilatura's extract_metadata, but run separately on the page without its
 #   navigation, sidebars and site footer (see _strip_chrome) instead of with_metadata=True
 #   on the whole page, and with htmldate's extensive (full-text) date search off (see
