@@ -22,6 +22,7 @@ import trafilatura
 from w3lib.encoding import html_to_unicode
 
 from newswatch.crawler.extract import Article, ExtractionError, extract, extract_html, extract_text
+from newswatch.crawler import extract as extract_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -311,6 +312,40 @@ def test_data_tables_are_article_content() -> None:
     )
     article = extract_html(article_html(body=body, title="Ortiz wins mayoral race"), FETCHED)
     assert "Maria Ortiz | 12,408" in article.text
+
+
+def test_article_swallowed_by_an_unclosed_nav_is_still_extracted() -> None:
+    """An unclosed <nav> puts the article inside it: trafilatura's own extractor (the fast run)
+    drops navigation and finds only the standfirst before it, a body too short to be trusted,
+    so the full run follows and its readability comparison recovers the article."""
+    sentence = (
+        "The council voted on Tuesday to extend the night bus service to the northern suburbs, "
+        "after a year in which ridership on the existing lines grew by almost a third."
+    )
+    paragraphs = "".join(f"<p>{sentence} Point {i} of the plan will be reviewed next spring.</p>" for i in range(6))
+    html = (
+        "<html><head><title>Night buses reach the northern suburbs</title></head><body>"
+        '<div class="intro"><h1>Night buses reach the northern suburbs</h1><p>Riders in the north will no '
+        "longer need a taxi home after midnight, the transport authority said, as the new timetable was "
+        "approved by the council on Tuesday.</p></div>"
+        '<nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a>'
+        f'<div class="content">{paragraphs}</div>'
+        "</body></html>"
+    )
+    article = extract_html(html, FETCHED)
+    assert article.title == "Night buses reach the northern suburbs"
+    assert article.text.count(sentence) == 6
+    assert "Point 5 of the plan" in article.text
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fast_run_gives_what_the_full_comparison_gives(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast run is only kept when the readability/justext comparison would keep its body:
+    on the fixtures, forcing the comparison changes nothing."""
+    raw, expected = load_fixture(name)
+    fast_first = extract_html(raw, expected["url"])
+    monkeypatch.setattr(extract_module, "CONFIDENT_BODY_CHARS", 10**9)
+    assert extract_html(raw, expected["url"]) == fast_first
 
 
 def test_extraction_is_deterministic() -> None:
