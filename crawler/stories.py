@@ -220,7 +220,7 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     shared: dict[int, set[str]] = defaultdict(set)
     for key, article_id in db.execute(
         select(StoryTerm.term_key, StoryTerm.article_id)
-        .where(StoryTerm.article_id.in_(candidates), *in_window)
+        .where(StoryTerm.article_id.in_(candidates), in_window[0])
     ).all():
         shared[article_id].add(by_key[key])
     # Per candidate (not per shared term: each row would convert its time again).
