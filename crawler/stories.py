@@ -192,7 +192,7 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
         select(StoryTerm.term_key, func.count(distinct(StoryTerm.story_id)), func.count())
         .where(*in_window)
         .group_by(StoryTerm.term_key)
-    ):
+    ).all():
         stories_per_term[by_key[key]] = stories
         if stories <= COMMON_STORIES and holders <= COMMON_HOLDERS:
             rare.append(key)
