@@ -68,15 +68,15 @@ class Corpus:
         followed before redirects). `analysis` is the article's, against this corpus's
         `topics`, if it was computed already (by an extraction worker). Raises nothing
         for duplicates: they are an outcome."""
-        page = Addition(article, source, tuple(via), analysis)
+        addition = Addition(article, source, tuple(via), analysis)
         try:
             with self.store.session() as session:
-                return self._add(session, page)
+                return self._add(session, addition)
         except _URLTaken:
             # Another process stored this article between our check and our insert; our
             # transaction is rolled back, and now the URL is known: a duplicate.
             with self.store.session() as session:
-                return self._add(session, page)
+                return self._add(session, addition)
 
     def add_many(self, additions: Sequence[Addition]) -> list[Ingested]:
         """`add` each, in order, in one transaction (one commit for many articles, each
