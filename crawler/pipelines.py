@@ -196,8 +196,7 @@ class IngestWriter:
 
     def _store(self, batch: list[tuple[Future, Addition]]) -> None:
         additions = [a for _, a in batch]
-        outcomes: list[Ingested | IngestError] = []
-        for attempt in (1, 2):
+        for _ in range(2):
             try:
                 outcomes = self._pool.submit(_store_batch, additions).result()
                 break
