@@ -216,6 +216,8 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
         .order_by(shared_weight.desc(), StoryTerm.article_id)
         .limit(CANDIDATES)
     ))
+    if not candidates:
+        return None
 
     shared: dict[int, set[str]] = defaultdict(set)
     for key, article_id in db.execute(
