@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from newswatch.alerts.backtest import register_topics
 from newswatch.alerts.matcher import Topic, TopicIndex
@@ -87,32 +87,33 @@ class Corpus:
             return [self._add(session, addition) for addition in additions]
 
     def _add(self, session, addition: Addition) -> Ingested:
+        # Core statements, not ORM objects: this runs for every article, and nothing here
+        # needs an object's identity or relationships.
         article, source = addition.article, addition.source
         urls = {canonical_url(u) for u in (article.canonical_url, article.url, *addition.via) if u}
         known = self._known_article(session, urls)
         if known is not None:
-            _remember_urls(session, urls, known.id)
-            return Ingested("duplicate", known.id, known.story_id, ())
+            known_id, known_story = known
+            _remember_urls(session, urls, known_id)
+            return Ingested("duplicate", known_id, known_story, ())
 
         analysis = addition.analysis or analyse(article, self.topics, source)
-        digest = analysis.content_hash
-        signature = analysis.signature
         found_terms = analysis.story_terms
-        original, kind = self._original(session, digest, signature)
+        now = utcnow()
+        original, kind = self._original(session, analysis.content_hash, analysis.signature)
         if original is not None:
-            story_id = original.story_id
+            story_id = original[1]
         else:
-            at = article.published or utcnow()
+            at = article.published or now
             joined = stories.find(session, found_terms, at)
             if joined is not None:
                 story_id = joined.story_id
             else:
-                story = Story(title=article.title)
-                session.add(story)
-                session.flush()
-                story_id = story.id
+                story_id = session.execute(
+                    insert(Story).values(title=article.title, first_seen=now).returning(Story.id)
+                ).scalar_one()
 
-        stored = StoredArticle(
+        article_id = session.execute(insert(StoredArticle).values(
             story_id=story_id,
             source=source,
             url=article.url,
@@ -122,64 +123,68 @@ class Corpus:
             published=article.published,
             language=article.language,
             author=article.author,
-            content_hash=digest,
-            duplicate_of=original.id if original is not None else None,
+            content_hash=analysis.content_hash,
+            duplicate_of=original[0] if original is not None else None,
             duplicate_kind=kind,
             story_weight=stories.weight(found_terms) if original is None else None,
-        )
-        session.add(stored)
-        session.flush()
+            first_seen=now,
+        ).returning(StoredArticle.id)).scalar_one()
         # The URLs' unique key decides between concurrent writers (the check above cannot):
         # the one whose insert skips a URL has lost the race.
-        if _remember_urls(session, urls, stored.id) < len(urls):
+        if _remember_urls(session, urls, article_id) < len(urls):
             raise _URLTaken
         if original is None:
             # Only originals are indexed: copies find them, and the index grows with
             # distinct articles rather than with syndication.
-            neardup.remember(session, stored.id, signature)
-            stories.remember(session, stored.id, story_id, found_terms, at)
+            neardup.remember(session, article_id, analysis.signature)
+            stories.remember(session, article_id, story_id, found_terms, at)
 
-        session.add(ArticleTerms(article_id=stored.id, terms=analysis.index_terms))
+        session.execute(insert(ArticleTerms), [{"article_id": article_id, "terms": analysis.index_terms}])
         matches = analysis.matches
-        for m in matches:
-            session.add(
-                Match(
-                    article_id=stored.id,
-                    topic=m.topic.name,
-                    score=m.match.score,
-                    snippets=[
-                        {"text": s.text, "marks": [list(mark) for mark in s.marks]}
-                        for s in m.match.snippets
-                    ],
-                )
-            )
+        if matches:
+            session.execute(insert(Match), [
+                {"article_id": article_id, "topic": m.topic.name, "score": m.match.score,
+                 "snippets": [{"text": s.text, "marks": [list(mark) for mark in s.marks]}
+                              for s in m.match.snippets],
+                 "matched_at": now}
+                for m in matches
+            ])
         # A topic added after the article was first seen does not alert on it; a copy
         # never alerts again, not even a topic that wants every article.
-        enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(stored.first_seen)],
-                article_id=None if original is not None else stored.id)
+        enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(now)],
+                article_id=None if original is not None else article_id)
         outcome: Outcome = "new" if original is None else "duplicate"
-        return Ingested(outcome, stored.id, story_id, tuple(m.topic.name for m in matches))
+        return Ingested(outcome, article_id, story_id, tuple(m.topic.name for m in matches))
 
     @staticmethod
-    def _original(session, digest: str, signature: neardup.Signature):
-        """The stored original this text copies, and how ("exact" or "near"), if any."""
-        exact = session.scalars(
-            select(StoredArticle)
+    def _original(session, digest: str, signature: neardup.Signature
+                  ) -> tuple[tuple[int, int] | None, str | None]:
+        """The stored original this text copies, as (id, story id), and how ("exact" or
+        "near"), if any."""
+        exact = session.execute(
+            select(StoredArticle.id, StoredArticle.story_id)
             .where(StoredArticle.content_hash == digest, StoredArticle.duplicate_of.is_(None))
             .limit(1)
         ).first()
         if exact is not None:
-            return exact, "exact"
+            return tuple(exact), "exact"
         near = neardup.find(session, signature)
         if near is not None:
-            return session.get(StoredArticle, near.article_id), "near"
+            story_id = session.scalar(select(StoredArticle.story_id)
+                                      .where(StoredArticle.id == near.article_id))
+            return (near.article_id, story_id), "near"
         return None, None
 
     @staticmethod
-    def _known_article(session, urls: set[str]) -> StoredArticle | None:
-        keys = [url_hash(u) for u in urls]
-        row = session.scalars(select(ArticleURL).where(ArticleURL.url_hash.in_(keys)).limit(1)).first()
-        return session.get(StoredArticle, row.article_id) if row else None
+    def _known_article(session, urls: set[str]) -> tuple[int, int] | None:
+        """(id, story id) of the stored article one of `urls` leads to, if any."""
+        row = session.execute(
+            select(StoredArticle.id, StoredArticle.story_id)
+            .join(ArticleURL, ArticleURL.article_id == StoredArticle.id)
+            .where(ArticleURL.url_hash.in_([url_hash(u) for u in urls]))
+            .limit(1)
+        ).first()
+        return tuple(row) if row is not None else None
 
 
 @dataclass(frozen=True)

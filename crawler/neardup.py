@@ -26,10 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from newswatch.store.db import insert_or_ignore
 from newswatch.store.models import NearDupBand, NearDupSignature
 
 SHINGLE = 3  # words; small enough that one edited word spoils only three shingles
@@ -127,9 +126,7 @@ def remember(session: Session, article_id: int, signature: Signature) -> None:
     """Index an original so later copies find it."""
     if not signature:
         return
-    session.add(NearDupSignature(article_id=article_id, signature=signature.packed()))
-    insert_or_ignore(
-        session,
-        NearDupBand.__table__,
-        [{"band_key": key, "article_id": article_id} for key in set(signature.band_keys())],
-    )
+    session.execute(insert(NearDupSignature),
+                    [{"article_id": article_id, "signature": signature.packed()}])
+    session.execute(insert(NearDupBand), [
+        {"band_key": key, "article_id": article_id} for key in set(signature.band_keys())])

@@ -39,10 +39,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import Stemmer
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
-from newswatch.store.db import insert_or_ignore
 from newswatch.store.models import Article, StoryTerm
 
 WINDOW = timedelta(days=3)
@@ -253,10 +252,9 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
 
 def remember(session: Session, article_id: int, story_id: int, mine: dict[str, float],
              at: datetime) -> None:
-    """Index an article's terms so later reports of its event find it."""
-    insert_or_ignore(
-        session,
-        StoryTerm.__table__,
-        [{"term_key": key, "at": at, "article_id": article_id, "story_id": story_id}
-         for key in {term_key(t) for t in mine}],
-    )
+    """Index a newly stored article's terms so later reports of its event find it."""
+    keys = {term_key(t) for t in mine}  # one row per key: two terms may share one
+    if keys:
+        session.execute(insert(StoryTerm), [
+            {"term_key": key, "at": at, "article_id": article_id, "story_id": story_id}
+            for key in keys])
