@@ -24,25 +24,14 @@ import sys
 import tempfile
 import time
 from datetime import datetime
-from itertools import combinations
 from pathlib import Path
 
-from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Corpus
 from newswatch.crawler.stories import DECAY_PER_DAY, WINDOW
 from newswatch.store.db import open_store
 
-LABELLED = Path(__file__).resolve().parent.parent / "tests" / "stories" / "articles.json"
-
-
-def pairwise(truth: dict[str, str], got: dict[str, object]) -> tuple[float, float]:
-    tp = fp = fn = 0
-    for a, b in combinations(sorted(truth), 2):
-        same, grouped = truth[a] == truth[b], got[a] == got[b]
-        tp += same and grouped
-        fp += grouped and not same
-        fn += same and not grouped
-    return (tp / (tp + fp) if tp + fp else 1.0), tp / (tp + fn)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from storyset import as_article, labelled, pairwise  # noqa: E402
 
 
 def baseline(items: list[dict]) -> dict[str, object]:
@@ -99,7 +88,7 @@ def embedding_grouping(items: list[dict], truth: dict[str, str]) -> dict[str, fl
 
 
 def main() -> int:
-    items = sorted(json.loads(LABELLED.read_text(encoding="utf-8")), key=lambda i: i["published"])
+    items = labelled()
     truth = {i["id"]: i["story"] for i in items}
     with tempfile.TemporaryDirectory(prefix="bench-stories-") as tmp:
         store = open_store(f"sqlite:///{tmp}/stories.db")
@@ -107,10 +96,7 @@ def main() -> int:
         start = time.perf_counter()
         got = {}
         for i in items:
-            url = f"https://{i['source']}.example/{i['id']}"
-            article = Article(url=url, canonical_url=url, title=i["title"], text=i["text"],
-                              published=datetime.fromisoformat(i["published"]), language="en", author=None)
-            got[i["id"]] = corpus.add(article, i["source"]).story_id
+            got[i["id"]] = corpus.add(as_article(i), i["source"]).story_id
         ms = (time.perf_counter() - start) / len(items) * 1000
         store.close()
     precision, recall = pairwise(truth, got)

@@ -1,10 +1,8 @@
-"""What flows through the Scrapy pipelines."""
+"""What the spiders hand to the Scrapy pipelines (extraction then yields an
+`ingest.Addition`: the article, its analysis, where it came from)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from newswatch.crawler.analysis import Analysis
-from newswatch.crawler.extract import Article
 
 
 @dataclass
@@ -17,12 +15,3 @@ class Page:
     body: bytes
     content_type: str | None
 
-
-@dataclass
-class ExtractedPage:
-    """An extracted article: extraction output, ingest input."""
-
-    source: str
-    via: str
-    article: Article
-    analysis: Analysis

@@ -20,7 +20,7 @@ from newswatch.alerts.matcher import Topic
 from newswatch.crawler.analysis import extract_and_analyse, init_worker
 from newswatch.crawler.extract import ExtractionError, extract
 from newswatch.crawler.ingest import Addition, Corpus, IngestError, Ingested
-from newswatch.crawler.items import ExtractedPage, Page
+from newswatch.crawler.items import Page
 from newswatch.crawler.spiders.base import FAILED
 from newswatch.store.db import open_store
 
@@ -236,11 +236,11 @@ class _Stage:
 
 
 class ExtractPipeline(_Stage):
-    """`Page` → `ExtractedPage`. Extraction and analysis are CPU work: they run on the
+    """`Page` → `Addition`. Extraction and analysis are CPU work: they run on the
     context's executor, off the reactor thread. A page with no article in it is dropped
     and counted."""
 
-    async def process_item(self, item: Page, spider=None) -> ExtractedPage:
+    async def process_item(self, item: Page, spider=None) -> Addition:
         loop = asyncio.get_running_loop()
         try:
             article, analysis = await loop.run_in_executor(
@@ -253,18 +253,17 @@ class ExtractPipeline(_Stage):
         except BrokenProcessPool:
             self.crawler.stats.inc_value(FAILED)
             raise DropItem(f"{item.url}: extraction crashed its worker") from None
-        return ExtractedPage(source=item.source, via=item.via, article=article, analysis=analysis)
+        return Addition(article, item.source, (item.via,), analysis)
 
 
 class IngestPipeline(_Stage):
-    """`ExtractedPage` → the same, stored: counted as new or duplicate (or dropped and
+    """`Addition` → the same, stored: counted as new or duplicate (or dropped and
     counted as failed if it could not be stored). Storing runs in the context's
     `IngestWriter`, so the reactor keeps fetching meanwhile."""
 
-    async def process_item(self, item: ExtractedPage, spider=None) -> ExtractedPage:
+    async def process_item(self, item: Addition, spider=None) -> Addition:
         try:
-            ingested = await asyncio.wrap_future(self.context.writer.submit(
-                Addition(item.article, item.source, (item.via,), item.analysis)))
+            ingested = await asyncio.wrap_future(self.context.writer.submit(item))
         except IngestError as exc:
             self.crawler.stats.inc_value(FAILED)
             raise DropItem(f"not stored: {exc}") from None

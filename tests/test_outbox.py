@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from mailservers import wait_for
 from newswatch.alerts.delivery import Channel, QuietHours, build_channel, parse_retry_after
@@ -33,29 +31,14 @@ FAST = RetryPolicy(base=timedelta(milliseconds=50), max=timedelta(milliseconds=2
 HOSTILE = "<script>alert(1)</script> Seoul & Kyiv <!channel> *arms* `x` [a](http://evil.example)"
 
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
     """A migrated store on SQLite, and on a fresh PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        store = open_store(f"sqlite:///{tmp_path / 'outbox.db'}")
-        yield store
-        store.close()
-        return
-    name = f"nw_outbox_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = open_store(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    url = (f"sqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    store = open_store(url)
+    yield store
+    store.close()
 
 
 def add_story(store, topic: str, channels: list[str], title: str = "Seoul weighs arms for Kyiv",

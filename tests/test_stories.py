@@ -5,14 +5,10 @@ scored pairwise."""
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from itertools import combinations
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import event, func, select
 
 from newswatch.alerts.delivery import build_channel
 from newswatch.alerts.matcher import Topic
@@ -25,52 +21,16 @@ from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import NearDupBand, OutboxRow
-
-STORIES = Path(__file__).parent / "stories" / "articles.json"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from storyset import as_article, labelled, pairwise
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path / 'newswatch.db'}")
-        yield opened
-        opened.close()
-        return
-    name = "nw_stories_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    opened = open_store(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield opened
-    finally:
-        opened.close()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-def labelled() -> list[dict]:
-    articles = json.loads(STORIES.read_text(encoding="utf-8"))
-    return sorted(articles, key=lambda a: a["published"])
-
-
-def as_article(item: dict) -> Article:
-    url = f"https://{item['source']}.example/{item['id']}"
-    return Article(url=url, canonical_url=url, title=item["title"], text=item["text"],
-                   published=datetime.fromisoformat(item["published"]), language="en", author=None)
-
-
-def pairwise(truth: dict[str, str], got: dict[str, int]) -> tuple[float, float]:
-    """Precision and recall of "same story" over every pair of articles."""
-    tp = fp = fn = 0
-    for a, b in combinations(sorted(truth), 2):
-        same, grouped = truth[a] == truth[b], got[a] == got[b]
-        tp += same and grouped
-        fp += grouped and not same
-        fn += same and not grouped
-    return (tp / (tp + fp) if tp + fp else 1.0), tp / (tp + fn)
+    url = (f"sqlite:///{tmp_path / 'newswatch.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    opened = open_store(url)
+    yield opened
+    opened.close()
 
 
 def test_labelled_clusters_scored_pairwise(store):
