@@ -8,9 +8,10 @@ however often the process restarts, however many notifiers run. A topic with
 
 `drain` delivers due rows through Apprise:
 
-- `_claim` picks the due rows; on PostgreSQL it claims them for this notifier (a lease on
-  `next_attempt_at`, taken with ``FOR UPDATE SKIP LOCKED``), so several notifiers never
-  take the same row; `_release` hands back what a drain did not settle.
+- `_claim` picks the due rows; on PostgreSQL it claims them for this drain (an advisory
+  lock per row, held by a connection of the drain's own), so several notifiers never take
+  the same row, and a notifier that dies hands its rows back at once (its connection
+  goes, and its locks with it).
 - Each URL of a channel is tracked on its own (`OutboxRow.delivered` holds the keys of
   the URLs that accepted the alert): a failing URL is retried without re-sending to the
   others, and a row is `sent` only when every URL of its channel has accepted it.
@@ -40,7 +41,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
@@ -62,7 +63,8 @@ from newswatch.store.models import Article, ChannelSend, Match, OutboxRow
 log = logging.getLogger(__name__)
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
-CLAIM_LEASE = timedelta(minutes=10)  # longer than one drain's sends, Apprise timeouts included
+#: The first key of the outbox's advisory locks (the second is the row id): "nw".
+CLAIM_LOCKS = 0x6E77
 
 
 @dataclass(frozen=True)
@@ -147,81 +149,79 @@ def drain(
     """
     now = now or datetime.now(timezone.utc)
     result = DrainResult()
-    with store.session() as session:
-        due = _claim(session, now, ignore_backoff=ignore_backoff,
-                     digest_topics=digest_topics, only=only)
-
-    by_channel: dict[str, list[_Due]] = {}
-    for row in due:
-        by_channel.setdefault(row.channel, []).append(row)
-    try:
-        for name, rows in by_channel.items():
-            channel = channels.get(name)
-            if channel is None:
-                # The config no longer has this channel: keep the rows for when it returns.
-                log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
-                result.held += len(rows)
-                continue
-            for row in [r for r in rows if r.notice is not None]:
-                _send_notice(store, channel, row, retry, result)
-            rows = [r for r in rows if r.notice is None]
-            for message_rows in _plan(store, channel, rows, now, result):
-                _send(store, channel, message_rows, retry, templates, result)
-    finally:
-        _release(store, [r.id for r in due], now)
+    with store.engine.connect() as claims:
+        try:
+            due = _claim(claims, now, ignore_backoff=ignore_backoff,
+                         digest_topics=digest_topics, only=only)
+            _deliver(store, channels, due, now, retry, templates, result)
+        finally:
+            _unclaim(claims)
     return result
 
 
-def _claim(session: Session, now: datetime, *, ignore_backoff: bool,
+def _deliver(store: Store, channels: Mapping[str, Channel], due: list[_Due], now: datetime,
+             retry: RetryPolicy, templates: Templates | None, result: DrainResult) -> None:
+    by_channel: dict[str, list[_Due]] = {}
+    for row in due:
+        by_channel.setdefault(row.channel, []).append(row)
+    for name, rows in by_channel.items():
+        channel = channels.get(name)
+        if channel is None:
+            # The config no longer has this channel: keep the rows for when it returns.
+            log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
+            result.held += len(rows)
+            continue
+        for row in [r for r in rows if r.notice is not None]:
+            _send_notice(store, channel, row, retry, result)
+        rows = [r for r in rows if r.notice is None]
+        for message_rows in _plan(store, channel, rows, now, result):
+            _send(store, channel, message_rows, retry, templates, result)
+
+
+def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
            digest_topics: Collection[str], only: Collection[int] | None) -> list[_Due]:
     """The rows this notifier delivers now: pending, due, and not waiting for a digest.
 
     The single place that selects rows for delivery. On PostgreSQL, where several
     notifiers (processes, machines) may run, it also claims them so that no two take the
-    same row: one statement, `FOR UPDATE SKIP LOCKED`, moves the rows' `next_attempt_at` a
-    `CLAIM_LEASE` ahead, which makes them not due for anyone else. `_finish` then sets each
-    row's real state, `_release` hands back what this drain did not settle, and the rows of
-    a notifier that dies mid-delivery are handed back when the lease ends. A SQLite file
-    has one notifier (the one process, or one `--role notifier`): its rows are selected
-    only, so a notifier restarted after kill -9 delivers them at once.
+    same row: a session-level advisory lock per row (`CLAIM_LOCKS`, row id), taken on
+    `claims`, a connection the drain holds until `_unclaim`. A row whose lock another
+    drain holds is skipped; the rows are read again once locked, so a row that a drain
+    settled just before letting go is not taken again. The locks are not part of any
+    transaction, and a notifier that dies (kill -9, a lost machine) loses its connection:
+    PostgreSQL releases its locks, and the next drain takes its rows at once. A SQLite
+    file has one notifier (the one process, or one `--role notifier`): its rows are
+    selected only.
     """
-    query = select(OutboxRow.id).where(OutboxRow.status == PENDING)
+    query = select(OutboxRow).where(OutboxRow.status == PENDING)
     if not ignore_backoff:
         query = query.where(OutboxRow.next_attempt_at <= now)
     if digest_topics:
         query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
     if only is not None:
         query = query.where(OutboxRow.id.in_(list(only)))
-    if session.get_bind().dialect.name != "postgresql":
-        claimed = session.scalars(select(OutboxRow).where(OutboxRow.id.in_(query.scalar_subquery())))
-    else:
-        claimed = session.scalars(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(query.with_for_update(skip_locked=True).scalar_subquery()))
-            .values(next_attempt_at=now + CLAIM_LEASE)
-            .returning(OutboxRow)
-        )
-    return [
-        _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
-             queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
-             article_id=r.article_id, notice=r.notice)
-        for r in sorted(claimed.all(), key=lambda r: r.id)
-    ]
+    with Session(claims) as session:
+        if claims.dialect.name == "postgresql":
+            candidates = session.scalars(query.with_only_columns(OutboxRow.id)).all()
+            locked = session.scalars(
+                text("SELECT id FROM unnest(CAST(:ids AS integer[])) AS t(id)"
+                     " WHERE pg_try_advisory_lock(:locks, id)"),
+                {"ids": list(candidates), "locks": CLAIM_LOCKS},
+            ).all()
+            query = query.where(OutboxRow.id.in_(locked))
+        return [
+            _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
+                 queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
+                 article_id=r.article_id, notice=r.notice)
+            for r in session.scalars(query.order_by(OutboxRow.id))
+        ]
 
 
-def _release(store: Store, ids: list[int], now: datetime) -> None:
-    """Hand back the claimed rows that are still pending under this drain's lease (held
-    back, left out of a cut digest): due again, for any notifier."""
-    if not ids:
-        return
-    with store.session() as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING,
-                   OutboxRow.next_attempt_at == now + CLAIM_LEASE)
-            .values(next_attempt_at=now)
-            .execution_options(synchronize_session=False)
-        )
+def _unclaim(claims: Connection) -> None:
+    """Let go of the rows `_claim` took on `claims` (before it goes back to the pool)."""
+    if claims.dialect.name == "postgresql":
+        claims.rollback()  # whatever failed mid-claim: the connection must take a statement
+        claims.execute(text("SELECT pg_advisory_unlock_all()"))
 
 
 def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -40,9 +39,17 @@ MIN_SHINGLES = 8  # below this a text is too short to call anything a copy of it
 _WORD = re.compile(r"\w+")
 
 
+def _minhash():
+    # datasketch's package import pulls in scipy (a third of a second): paid only where
+    # signatures are computed (the extraction workers), not by every CLI command.
+    from datasketch import MinHash
+
+    return MinHash
+
+
 @lru_cache(maxsize=1)
 def _permutations():
-    reference = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
+    reference = _minhash()(num_perm=NUM_PERM, seed=1, scheme="affine32")
     return reference.permutations
 
 
@@ -64,7 +71,7 @@ class Signature:
         grams = shingles(text)
         if len(grams) < MIN_SHINGLES:
             return cls(np.zeros(0, dtype=np.uint32))
-        minhash = MinHash(num_perm=NUM_PERM, permutations=_permutations(), scheme="affine32",
+        minhash = _minhash()(num_perm=NUM_PERM, permutations=_permutations(), scheme="affine32",
                           hashfunc=zlib.crc32)
         minhash.update_batch(list(grams))
         return cls(minhash.hashvalues.astype(np.uint32))

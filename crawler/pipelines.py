@@ -68,6 +68,11 @@ def _warm_up() -> None:
     extract(b"<html><body><article><p>Warm up.</p></article></body></html>", "http://localhost/")
 
 
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    for _ in range(workers):  # each submit starts a worker while none is idle
+        pool.submit(_warm_up)
+
+
 class ExtractionPool(Executor):
     """A process pool for `extract_and_analyse`, one worker per core, started warm, its
     workers knowing `topics` (those of the corpus the articles go to).
@@ -83,8 +88,10 @@ class ExtractionPool(Executor):
     def _start(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.workers, mp_context=_fork_server(),
                                    initializer=_extraction_init, initargs=(self._topics,))
-        for _ in range(self.workers):  # each submit starts a worker while none is idle
-            pool.submit(_warm_up)
+        # Starting a worker waits for the fork server's imports (about a second): done on
+        # a thread of its own, beside the rest of the daemon's start.
+        threading.Thread(target=_start_workers, args=(pool, self.workers),
+                         name="extraction-start", daemon=True).start()
         return pool
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
@@ -148,16 +155,14 @@ class IngestWriter:
     def __init__(self, corpus: Corpus):
         self._database = corpus.store.engine.url.render_as_string(hide_password=False)
         self._topics = tuple(corpus.topics)
-        self._pool = self._start()
+        self._pool = self._new_pool()
         self._queue: queue.SimpleQueue[tuple[Future, Addition] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
 
-    def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
                                    initargs=(self._database, self._topics))
-        pool.submit(int).result()  # started and its store opened before the first crawl
-        return pool
 
     def submit(self, addition: Addition) -> Future:
         """A future of `Corpus.add`'s result for `addition`; `IngestError` if it could
@@ -173,6 +178,9 @@ class IngestWriter:
         self._pool.shutdown(wait=True)
 
     def _run(self) -> None:
+        # Started, and its store opened, before the first article arrives (if that fails,
+        # storing the first batch says so).
+        self._pool.submit(int)
         while True:
             batch, stop = self._next_batch()
             if batch:
@@ -205,7 +213,7 @@ class IngestWriter:
                 # second attempt stores the batch, or finds it stored (duplicates).
                 log.warning("the ingest process died; starting a new one")
                 self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._start()
+                self._pool = self._new_pool()
         else:
             outcomes = [IngestError("the ingest process died twice storing it")] * len(batch)
         for (future, _), outcome in zip(batch, outcomes):

@@ -37,7 +37,7 @@ ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DRAIN_EVERY_S = 5
 # On SIGTERM, how long crawls in flight get to stop, and then a delivery in flight to be
 # recorded; past it the process exits anyway (an unrecorded page is fetched again next
-# time, an unsent claimed alert is handed back when its claim lease ends).
+# time, an unsent alert is sent by the next drain).
 STOP_TIMEOUT_S = 8  # under docker stop's default 10 s grace
 
 

@@ -27,10 +27,15 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(items):
-    # A test that needs PostgreSQL whatever the backend is selectable with `-m postgres`.
+    # A test that needs PostgreSQL whatever the backend is selectable with `-m postgres`;
+    # one that runs on the selected backend (`database_url`, and so every CLI test) with
+    # `-m database`.
     for item in items:
-        if "postgres_url" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
+        elif "database_url" in fixtures:
+            item.add_marker(pytest.mark.database)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import sqlite3
 import textwrap
 
 import pytest
+from sqlalchemy import select
 
 from conftest import Newswatch
 from newswatch.alerts.backtest import index_terms, search, show
@@ -17,6 +18,7 @@ from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Corpus
 from newswatch.jobs import cli
 from newswatch.store.db import open_store
+from newswatch.store.models import TopicRecord
 
 # name -> (title, body); plain-text articles: the first line is the title.
 ARTICLES = {
@@ -159,8 +161,10 @@ def test_new_topic_alerts_only_on_new_articles_unless_backfilled(newswatch, monk
     assert capsys.readouterr().out.strip() == "kyiv: 2 articles matched, 0 alerts queued"
 
     # When each topic first appeared is kept across runs.
-    with sqlite3.connect(newswatch.workdir / "newswatch.db") as db:
-        added = dict(db.execute("SELECT name, added FROM topics"))
+    store = open_store(newswatch.database_url, migrate=False)
+    with store.session() as session:
+        added = dict(session.execute(select(TopicRecord.name, TopicRecord.added)).all())
+    store.close()
     assert set(added) == {"arms", "kyiv"} and added["arms"] < added["kyiv"]
 
 

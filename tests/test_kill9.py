@@ -7,11 +7,14 @@ import hashlib
 import json
 import random
 import signal
-import sqlite3
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from mailservers import WebhookCatcher, wait_for
 
@@ -35,20 +38,25 @@ def write_articles(folder, rng: random.Random) -> None:
             f"Report {n:02d}: Seoul weighs arms for Ukraine amid {words[0]} talks\n\n{body}\n", encoding="utf-8")
 
 
-def delivered_in_db(db) -> set[tuple[str, str]]:
+def delivered_in_db(url: str) -> set[tuple[str, str]]:
     """(alert title, endpoint key) for every URL the database records as accepted."""
-    if not db.exists():
-        return set()
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        try:
+    database = make_url(url).database
+    if url.startswith("sqlite") and not Path(database).exists():
+        return set()  # not created yet (and not to be created here)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
             # An every_article row's alert is titled by its article, a story row's by its story.
-            found = conn.execute(
+            found = conn.execute(text(
                 "SELECT o.topic, COALESCE(a.title, s.title), o.delivered FROM outbox o"
                 " JOIN stories s ON s.id = o.story_id LEFT JOIN articles a ON a.id = o.article_id"
-            ).fetchall()
-        except sqlite3.OperationalError:  # killed before the first migration committed
-            return set()
-    return {(f"[newswatch] {topic}: {title}", key) for topic, title, keys in found for key in json.loads(keys)}
+            )).all()
+    except DBAPIError:  # killed before the first migration committed
+        return set()
+    finally:
+        engine.dispose()
+    return {(f"[newswatch] {topic}: {title}", key) for topic, title, keys in found
+            for key in (json.loads(keys) if isinstance(keys, str) else keys)}
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
                    for n, q in TOPICS.items()],
         "channels": {"hook": urls},
     })
-    db = newswatch.workdir / "newswatch.db"
+    database = newswatch.database_url
 
     def received() -> list[tuple[str, str]]:
         # A request cut short by the kill (no complete JSON body) is not an alert.
@@ -109,7 +117,7 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
         webhook_server.barrier()  # the killed daemon's last request, if any, is recorded now
         # A post of this run that the database does not record: the kill hit the window
         # between the channel accepting and the commit. One send is in flight at a time.
-        marked = delivered_in_db(db)
+        marked = delivered_in_db(database)
         unrecorded = {p for p in received()[before:] if p not in marked}
         assert len(unrecorded) <= 1, unrecorded
         in_window += len(unrecorded)
@@ -118,7 +126,7 @@ def test_kill_9_never_loses_an_alert_and_doubles_only_inside_the_send_window(new
     daemon = newswatch.start("run")
     try:
         wait_for(all_arrived, timeout=120)
-        wait_for(lambda: len(delivered_in_db(db)) == len(expected), timeout=30)
+        wait_for(lambda: len(delivered_in_db(database)) == len(expected), timeout=30)
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.communicate(timeout=30)

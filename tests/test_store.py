@@ -9,15 +9,19 @@ PostgreSQL always.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
+import signal
+import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import func, inspect, select
 
+from mailservers import wait_for
 from newswatch.alerts.delivery import build_channel, register_console
 from newswatch.alerts.matcher import Topic
-from newswatch.alerts.outbox import CLAIM_LEASE, _claim, drain
+from newswatch.alerts.outbox import _claim, drain
 from newswatch.alerts.query import parse
 from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Corpus
@@ -123,24 +127,36 @@ def test_notifiers_in_several_processes_send_each_alert_once(postgres_url, webho
     store.close()
 
 
-def test_a_claim_is_handed_back_when_its_lease_ends(postgres_url, webhook_server):
+def claim_and_hang(url: str, claimed) -> None:
+    """A notifier that claims every due row, then hangs mid-delivery (until killed)."""
+    store = open_store(url, migrate=False)
+    with store.engine.connect() as claims:
+        rows = _claim(claims, datetime.now(timezone.utc), ignore_backoff=False,
+                      digest_topics=(), only=None)
+        claimed.put(len(rows))
+        threading.Event().wait()
+
+
+def test_a_notifier_killed_mid_delivery_hands_its_rows_back_at_once(postgres_url, webhook_server):
     store = open_store(postgres_url)
     outbox_rows(store, 3)
-    now = datetime.now(timezone.utc)
     channels = {"hook": build_channel("hook", [webhook_server.apprise_url()])}
+    context = multiprocessing.get_context("spawn")
+    claimed = context.Queue()
+    notifier = context.Process(target=claim_and_hang, args=(postgres_url, claimed))
+    notifier.start()
+    try:
+        assert claimed.get(timeout=60) == 3
+        assert drain(store, channels).sent == 0, "rows another notifier holds are not taken"
+    finally:
+        os.kill(notifier.pid, signal.SIGKILL)
+        notifier.join(timeout=30)
 
-    def claim() -> list:
-        with store.session() as session:
-            return _claim(session, now, ignore_backoff=False, digest_topics=(), only=None)
-
-    # A notifier claims the rows, then dies before delivering them.
-    assert len(claim()) == 3
-    assert claim() == []
-    assert drain(store, channels, now=now).sent == 0
-
-    later = now + CLAIM_LEASE + timedelta(seconds=1)
-    assert drain(store, channels, now=later).sent == 3
+    sent = []
+    wait_for(lambda: sent.append(drain(store, channels).sent) or sum(sent) == 3, timeout=30)
     assert len(webhook_server.posts) == 3
+    with store.session() as session:
+        assert set(session.scalars(select(OutboxRow.status))) == {"sent"}
     store.close()
 
 
