@@ -9,7 +9,7 @@ import os
 import queue
 import signal
 import threading
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
@@ -30,8 +30,10 @@ NEW = "newswatch/new"
 DUPLICATE = "newswatch/duplicate"
 
 
-# What the fork server imports once, so that every child starts warm.
-_PRELOAD = ["newswatch.crawler.analysis", "newswatch.crawler.ingest"]
+# What the fork server imports once, so that every child starts warm: this module (a
+# child unpickles its initializer and tasks from here), what they run, and datasketch
+# (imported where signatures are made, not by every CLI command).
+_PRELOAD = ["newswatch.crawler.pipelines", "datasketch"]
 
 
 def _child_init() -> None:
@@ -68,9 +70,11 @@ def _warm_up() -> None:
     extract(b"<html><body><article><p>Warm up.</p></article></body></html>", "http://localhost/")
 
 
-def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
-    for _ in range(workers):  # each submit starts a worker while none is idle
-        pool.submit(_warm_up)
+def _start_workers(pool: ProcessPoolExecutor, workers: int, started: Future) -> None:
+    # Each submit starts a worker while none is idle.
+    warm = [pool.submit(_warm_up) for _ in range(workers)]
+    wait(warm)  # a failure shows at the first page, as the pool is then broken
+    started.set_result(None)
 
 
 class ExtractionPool(Executor):
@@ -83,14 +87,16 @@ class ExtractionPool(Executor):
     def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
         self.workers = workers or os.cpu_count() or 1
         self._topics = tuple(topics)
-        self._pool = self._start()
+        #: Done when the first pool's workers are up (a crawl waits for it before it starts).
+        self.started: Future = Future()
+        self._pool = self._start(self.started)
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, started: Future | None = None) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.workers, mp_context=_fork_server(),
                                    initializer=_extraction_init, initargs=(self._topics,))
         # Starting a worker waits for the fork server's imports (about a second): done on
         # a thread of its own, beside the rest of the daemon's start.
-        threading.Thread(target=_start_workers, args=(pool, self.workers),
+        threading.Thread(target=_start_workers, args=(pool, self.workers, started or Future()),
                          name="extraction-start", daemon=True).start()
         return pool
 
@@ -156,6 +162,8 @@ class IngestWriter:
         self._database = corpus.store.engine.url.render_as_string(hide_password=False)
         self._topics = tuple(corpus.topics)
         self._pool = self._new_pool()
+        #: Done when the ingest process is up (a crawl waits for it before it starts).
+        self.started: Future = Future()
         self._queue: queue.SimpleQueue[tuple[Future, Addition] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
@@ -180,7 +188,8 @@ class IngestWriter:
     def _run(self) -> None:
         # Started, and its store opened, before the first article arrives (if that fails,
         # storing the first batch says so).
-        self._pool.submit(int)
+        wait([self._pool.submit(int)])
+        self.started.set_result(None)
         while True:
             batch, stop = self._next_batch()
             if batch:

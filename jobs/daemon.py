@@ -91,6 +91,10 @@ class App:
 
     async def crawl_source(self, source: Source) -> SourceRun:
         """One run of `source`, then its health checked (a notice queued if it changed)."""
+        # The processes a crawl feeds start beside the rest of the daemon: wait until they
+        # are up, so that a run's time (and the first pages) do not include their start.
+        await asyncio.gather(asyncio.wrap_future(self.executor.started),
+                             asyncio.wrap_future(self.writer.started))
         run = await self.crawler.crawl(source)
         self.metrics.observe_run(run)
         health.check(self.store, source.name, self.config.schedules[source.name], self.config.health)
