@@ -1,235 +1,24 @@
-"""Item pipelines: extract, then ingest (dedup, store, match, queue alerts); the process
-pool extraction and analysis run in, and the thread storing runs on."""
+"""Item pipelines: extract, then ingest (dedup, store, match, queue alerts). The work
+runs in the processes of `processes.py`, off the reactor thread."""
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
-import queue
-import signal
-import threading
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Sequence
 
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter
 
-from newswatch.alerts.matcher import Topic
-from newswatch.crawler.analysis import extract_and_analyse, init_worker
-from newswatch.crawler.extract import ExtractionError, extract
-from newswatch.crawler.ingest import Addition, Corpus, IngestError, Ingested
+from newswatch.crawler.analysis import extract_and_analyse
+from newswatch.crawler.extract import ExtractionError
+from newswatch.crawler.ingest import Addition, IngestError
 from newswatch.crawler.items import Page
 from newswatch.crawler.spiders.base import FAILED
-from newswatch.store.db import open_store
 
 log = logging.getLogger(__name__)
 
 NEW = "newswatch/new"
 DUPLICATE = "newswatch/duplicate"
-
-
-# What the fork server imports once, so that every child starts warm: this module (a
-# child unpickles its initializer and tasks from here), what they run, and datasketch
-# (imported where signatures are made, not by every CLI command).
-_PRELOAD = ["newswatch.crawler.pipelines", "datasketch"]
-
-
-def _child_init() -> None:
-    # Ctrl-C and SIGTERM are the parent's to handle; it shuts its pools down.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # A parent killed with -9 cannot shut the pool down, and a child waiting for work
-    # would wait for ever (holding the daemon's stdout and stderr open): follow it.
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-
-
-def _exit_with(parent) -> None:
-    parent.join()
-    os._exit(1)
-
-
-def _fork_server():
-    """Children come from a fork server (forking the daemon itself, with Twisted's reactor
-    and threads running, is unsafe) that has imported their code once, so a child starts
-    in milliseconds."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
-
-
-def _extraction_init(topics: Sequence[Topic]) -> None:
-    _child_init()
-    init_worker(topics)
-
-
-def _warm_up() -> None:
-    extract(b"<html><body><article><p>Warm up.</p></article></body></html>", "http://localhost/")
-
-
-def _start_workers(pool: ProcessPoolExecutor, workers: int, started: Future) -> None:
-    # Each submit starts a worker while none is idle.
-    warm = [pool.submit(_warm_up) for _ in range(workers)]
-    wait(warm)  # a failure shows at the first page, as the pool is then broken
-    started.set_result(None)
-
-
-class ExtractionPool(Executor):
-    """A process pool for `extract_and_analyse`, one worker per core, started warm, its
-    workers knowing `topics` (those of the corpus the articles go to).
-
-    A worker that dies (a crash inside lxml) breaks a `ProcessPoolExecutor` for good: the
-    pool is then replaced, and only the pages in flight fail."""
-
-    def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
-        self.workers = workers or os.cpu_count() or 1
-        self._topics = tuple(topics)
-        #: Done when the first pool's workers are up (a crawl waits for it before it starts).
-        self.started: Future = Future()
-        self._pool = self._start(self.started)
-
-    def _start(self, started: Future | None = None) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.workers, mp_context=_fork_server(),
-                                   initializer=_extraction_init, initargs=(self._topics,))
-        # Starting a worker waits for the fork server's imports (about a second): done on
-        # a thread of its own, beside the rest of the daemon's start.
-        threading.Thread(target=_start_workers, args=(pool, self.workers, started or Future()),
-                         name="extraction-start", daemon=True).start()
-        return pool
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        try:
-            return self._pool.submit(fn, *args, **kwargs)
-        except BrokenProcessPool:
-            log.warning("an extraction worker died; starting a new pool")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
-            return self._pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-# The ingest process's corpus, opened once by `_ingest_init`.
-_corpus: Corpus | None = None
-
-
-def _ingest_init(database: str, topics: Sequence[Topic]) -> None:
-    global _corpus
-    _child_init()
-    _corpus = Corpus(open_store(database, migrate=False), topics)
-
-
-def _store_batch(additions: list[Addition]) -> list[Ingested | IngestError]:
-    """In the ingest process: `add_many`, else (the batch failed: another process took
-    one of its URLs, or one article cannot be stored) `add` one by one, each failure
-    its own article's."""
-    assert _corpus is not None, "called outside the ingest process"
-    if len(additions) > 1:
-        try:
-            return _corpus.add_many(additions)
-        except Exception:  # noqa: BLE001 — retried one by one, where each error is reported
-            log.debug("a batch of %d articles failed; storing them one by one", len(additions))
-    outcomes: list[Ingested | IngestError] = []
-    for a in additions:
-        try:
-            outcomes.append(_corpus.add(a.article, a.source, a.via, a.analysis))
-        except Exception as exc:  # noqa: BLE001 — handed to the article's pipeline step
-            outcomes.append(IngestError(f"{a.article.url}: {type(exc).__name__}: {exc}"))
-    return outcomes
-
-
-class IngestWriter:
-    """Stores articles in `corpus`'s database from a process of its own.
-
-    Storing is Python-heavy SQL work; in the crawling process it would hold the GIL the
-    reactor needs. One writer: articles are stored one after another, each seeing those
-    before it (its story, its near-duplicates). Whatever has queued while a transaction
-    ran goes into the next one (up to `MAX_BATCH`): under load one commit serves many
-    articles, and an article alone is stored at once. An article that cannot be stored
-    fails alone (`IngestError`); if the ingest process dies, a new one takes over and
-    stores the articles that were in flight.
-
-    The database must be one another process can open (a file or a server; not
-    SQLite's ``:memory:``)."""
-
-    MAX_BATCH = 64
-
-    def __init__(self, corpus: Corpus):
-        self._database = corpus.store.engine.url.render_as_string(hide_password=False)
-        self._topics = tuple(corpus.topics)
-        self._pool = self._new_pool()
-        #: Done when the ingest process is up (a crawl waits for it before it starts).
-        self.started: Future = Future()
-        self._queue: queue.SimpleQueue[tuple[Future, Addition] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-        self._thread.start()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
-                                   initargs=(self._database, self._topics))
-
-    def submit(self, addition: Addition) -> Future:
-        """A future of `Corpus.add`'s result for `addition`; `IngestError` if it could
-        not be stored."""
-        future: Future = Future()
-        self._queue.put((future, addition))
-        return future
-
-    def shutdown(self) -> None:
-        """Store what was submitted, then stop."""
-        self._queue.put(None)
-        self._thread.join()
-        self._pool.shutdown(wait=True)
-
-    def _run(self) -> None:
-        # Started, and its store opened, before the first article arrives (if that fails,
-        # storing the first batch says so).
-        wait([self._pool.submit(int)])
-        self.started.set_result(None)
-        while True:
-            batch, stop = self._next_batch()
-            if batch:
-                self._store(batch)
-            if stop:
-                return
-
-    def _next_batch(self) -> tuple[list[tuple[Future, Addition]], bool]:
-        batch = []
-        entry = self._queue.get()
-        while entry is not None:
-            if entry[0].set_running_or_notify_cancel():
-                batch.append(entry)
-            if len(batch) >= self.MAX_BATCH:
-                return batch, False
-            try:
-                entry = self._queue.get_nowait()
-            except queue.Empty:
-                return batch, False
-        return batch, True
-
-    def _store(self, batch: list[tuple[Future, Addition]]) -> None:
-        additions = [a for _, a in batch]
-        for _ in range(2):
-            try:
-                outcomes = self._pool.submit(_store_batch, additions).result()
-                break
-            except BrokenProcessPool:
-                # Its transaction was rolled back, or committed just before it died: a
-                # second attempt stores the batch, or finds it stored (duplicates).
-                log.warning("the ingest process died; starting a new one")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
-        else:
-            outcomes = [IngestError("the ingest process died twice storing it")] * len(batch)
-        for (future, _), outcome in zip(batch, outcomes):
-            if isinstance(outcome, IngestError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
 
 
 class QuietLogFormatter(LogFormatter):

@@ -23,7 +23,7 @@ from newswatch.alerts.outbox import DrainResult, drain, release_digest
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.distributed import Worker, mark_due
 from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.pipelines import ExtractionPool, IngestWriter
+from newswatch.crawler.processes import ExtractionPool, IngestWriter
 from newswatch.crawler.sources import Source
 from newswatch.jobs import health
 from newswatch.jobs.config import Config, Digest, Schedule

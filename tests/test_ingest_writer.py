@@ -18,7 +18,7 @@ from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
 from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Addition, Corpus, IngestError
-from newswatch.crawler.pipelines import IngestWriter
+from newswatch.crawler.processes import IngestWriter
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import OutboxRow
