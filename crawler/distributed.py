@@ -11,18 +11,22 @@ request queue and seen-request filter in Redis.
 - An idle spider looks at Redis every `IDLE_POLL_S` (Scrapy's engine heartbeat, 5 s by
   default, shortened): that is how soon a due run starts, and how soon the other workers
   join a run another worker started (they learn of it only by finding its queue non-empty).
-  Each look costs an idle spider three Redis round trips.
+  Each look costs an idle spider four Redis round trips.
 - The database stays the judge of what is new: a worker skips URLs the corpus knows, and
   two workers storing one article at once store it once (`Corpus.add`).
-
-A worker killed mid-run loses the requests it had taken from the queue (scrapy-redis pops
-them); the rest of the queue is crawled by the others, and the lost URLs, still unknown to
-the corpus, are requested again by the source's next run.
+- A pop is a lease (`LeasedQueue`): the request moves, atomically, to the worker's own
+  list of requests taken, which empties when the worker is idle (all it took is stored,
+  skipped or failed). Each worker keeps a heartbeat key alive (`LEASE_TTL_S`); when one
+  expires (a worker killed, its machine lost), the others move what it had taken back to
+  the source's queue of returned requests, which every worker pops from first, skipping
+  what the dead worker had stored. A worker that stops cleanly hands its own back. So a
+  killed worker's requests are crawled within the same run, a few seconds later.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Iterable
 
 import redis
@@ -30,6 +34,7 @@ from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
+from scrapy_redis.queue import FifoQueue
 
 from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext
 from newswatch.crawler.sources import Source
@@ -42,24 +47,76 @@ PREFIX = "newswatch"
 #: Scrapy's 5 s a second worker joined a run 0-5 s late, which on a run of 15-30 s was a
 #: large part of it; at 1 s, 100 idle sources cost a worker ~300 Redis round trips a second.
 IDLE_POLL_S = 1.0
+#: A worker whose heartbeat is older than this is taken for dead, and the requests it had
+#: taken go back to the queue; it beats every `HEARTBEAT_S`.
+LEASE_TTL_S = 10
+HEARTBEAT_S = 2
+WORKERS_KEY = f"{PREFIX}:workers"
 
 
-def redis_settings(url: str) -> dict:
-    """Scrapy settings that put the scheduler's queue and seen filter in Redis."""
+def redis_settings(url: str, worker: str) -> dict:
+    """Scrapy settings that put the scheduler's queue and seen filter in Redis, for the
+    worker named `worker`."""
     return {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
+        "SCHEDULER_QUEUE_CLASS": "newswatch.crawler.distributed.LeasedQueue",
         "SCHEDULER_QUEUE_KEY": f"{PREFIX}:%(spider)s:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{PREFIX}:%(spider)s:seen",
         # The queue is shared: a worker that stops must not empty it for the others.
         "SCHEDULER_PERSIST": True,
         "REDIS_URL": url,
+        "NEWSWATCH_WORKER": worker,
     }
 
 
 def spider_name(source: Source) -> str:
     return f"{source.kind}:{source.name}"  # as NewsSpider names itself
+
+
+def queue_key(spider: str) -> str:
+    return f"{PREFIX}:{spider}:requests"
+
+
+def taken_key(spider: str, worker: str) -> str:
+    """The list of the requests `worker` has taken from `spider`'s queue."""
+    return f"{queue_key(spider)}:taken:{worker}"
+
+
+def returned_key(spider: str) -> str:
+    """The list of requests taken by workers that died, to be crawled first (as
+    `Worker.hand_back` names it)."""
+    return f"{queue_key(spider)}:returned"
+
+
+def heartbeat_key(worker: str) -> str:
+    return f"{PREFIX}:worker:{worker}"
+
+
+class LeasedQueue(FifoQueue):
+    """scrapy-redis's FIFO request queue, where taking a request is a lease: it moves
+    (LMOVE, atomic) to this worker's list of requests taken (`taken_key`). The spider
+    empties that list when it is idle; a worker found dead hands it back (`Worker`).
+    Returned requests are popped first; one whose URL the corpus knows by now (the dead
+    worker stored it) is dropped there."""
+
+    def __init__(self, server, spider, key, serializer=None):
+        super().__init__(server, spider, key, serializer)
+        worker = spider.crawler.settings["NEWSWATCH_WORKER"]
+        self.taken = taken_key(spider.name, worker)
+        self.returned = returned_key(spider.name)
+
+    def __len__(self) -> int:
+        return self.server.llen(self.key) + self.server.llen(self.returned)
+
+    def pop(self, timeout=0):
+        while (data := self.server.lmove(self.returned, self.taken, "RIGHT", "LEFT")) is not None:
+            request = self._decode_request(data)
+            if not self.spider.context.corpus.known(request.url):
+                return request
+            self.server.lrem(self.taken, 1, data)
+        data = self.server.lmove(self.key, self.taken, "RIGHT", "LEFT")
+        return self._decode_request(data) if data is not None else None
 
 
 def mark_due(server: redis.Redis, source: Source) -> None:
@@ -68,16 +125,6 @@ def mark_due(server: redis.Redis, source: Source) -> None:
         pipe.delete(f"{PREFIX}:{name}:seen")
         pipe.set(f"{PREFIX}:due:{name}", "1")
         pipe.execute()
-
-
-def pending(server: redis.Redis, sources: Iterable[Source]) -> int:
-    """Runs not yet taken plus requests queued, over `sources` (0: the workers are done
-    or busy with their last requests)."""
-    total = 0
-    for source in sources:
-        name = spider_name(source)
-        total += server.exists(f"{PREFIX}:due:{name}") + server.llen(f"{PREFIX}:{name}:requests")
-    return total
 
 
 class _OnDemand:
@@ -107,6 +154,8 @@ class _OnDemand:
             log.warning("Scrapy's engine has no heartbeat interval to shorten; idle polls every few seconds")
 
     def idle(self) -> None:
+        # Idle: every request this worker took is stored, skipped or failed.
+        self.redis.delete(taken_key(self.name, self.crawler.settings["NEWSWATCH_WORKER"]))
         if self.redis.getdel(f"{PREFIX}:due:{self.name}") is not None:
             log.info("source %s: run started", self.source.name, extra={"source": self.source.name})
             deferred_from_coro(self._start_run())
@@ -126,17 +175,63 @@ def on_demand(spider_class: type[NewsSpider]) -> type[NewsSpider]:
 
 
 class Worker:
-    """A crawler worker: one on-demand spider per source, until `stop()`."""
+    """A crawler worker: one on-demand spider per source, until `stop()`; and, beside
+    them, a heartbeat that says this worker is alive and hands back the requests of
+    workers that are not."""
 
     def __init__(self, context: CrawlContext, redis_url: str):
         self.context = context
-        self.runner = AsyncCrawlerRunner({**SETTINGS, **redis_settings(redis_url)})
+        self.name = uuid.uuid4().hex[:12]
+        self.redis = redis.Redis.from_url(redis_url)
+        self.runner = AsyncCrawlerRunner({**SETTINGS, **redis_settings(redis_url, self.name)})
 
     async def run(self, sources: Iterable[Source]) -> None:
-        await asyncio.gather(*(
-            self.runner.crawl(on_demand(SPIDERS[s.kind]), source=s, context=self.context)
-            for s in sources
-        ))
+        await asyncio.to_thread(self.beat)
+        heartbeat = asyncio.ensure_future(self._beat_until_cancelled())
+        try:
+            await asyncio.gather(*(
+                self.runner.crawl(on_demand(SPIDERS[s.kind]), source=s, context=self.context)
+                for s in sources
+            ))
+        finally:
+            heartbeat.cancel()
+            # Stopped: what it took and did not finish goes to the others.
+            await asyncio.to_thread(self.hand_back, self.name)
+
+    async def _beat_until_cancelled(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await asyncio.to_thread(self.beat)
+            except redis.RedisError as exc:  # Redis away for a moment: beat again later
+                log.warning("worker heartbeat failed: %s", exc)
+
+    def beat(self) -> None:
+        """Say this worker is alive; hand back the requests of workers that are not."""
+        with self.redis.pipeline() as pipe:
+            pipe.set(heartbeat_key(self.name), 1, ex=LEASE_TTL_S)
+            pipe.sadd(WORKERS_KEY, self.name)
+            pipe.execute()
+        for other in self.redis.smembers(WORKERS_KEY):
+            other = other.decode()
+            if other != self.name and not self.redis.exists(heartbeat_key(other)):
+                self.hand_back(other)
+
+    def hand_back(self, worker: str) -> None:
+        """Move the requests `worker` took to their sources' returned queues, and forget
+        it. Several workers may do this at once: each request moves once."""
+        returned = 0
+        suffix = f":taken:{worker}"
+        for key in self.redis.scan_iter(match=f"{PREFIX}:*:requests{suffix}"):
+            queue = key.decode()[:-len(suffix)]
+            while self.redis.lmove(key, f"{queue}:returned", "RIGHT", "LEFT"):
+                returned += 1
+        self.redis.srem(WORKERS_KEY, worker)
+        if worker == self.name:
+            self.redis.delete(heartbeat_key(worker))
+        if returned:
+            log.warning("%d request(s) taken by crawler worker %s go back to the queue%s",
+                        returned, worker, "" if worker == self.name else " (it stopped answering)")
 
     async def stop(self) -> None:
         await self.runner.stop()
