@@ -11,7 +11,7 @@ request queue and seen-request filter in Redis.
 - An idle spider looks at Redis every `IDLE_POLL_S` (Scrapy's engine heartbeat, 5 s by
   default, shortened): that is how soon a due run starts, and how soon the other workers
   join a run another worker started (they learn of it only by finding its queue non-empty).
-  Each look costs an idle spider four Redis round trips.
+  Each look costs an idle spider six Redis round trips.
 - The database stays the judge of what is new: a worker skips URLs the corpus knows, and
   two workers storing one article at once store it once (`Corpus.add`).
 - A pop is a lease (`LeasedQueue`): the request moves, atomically, to the worker's own

@@ -110,10 +110,10 @@ class Corpus:
                 story_id = joined.story_id
             else:
                 story_id = session.execute(
-                    insert(Story).values(title=article.title, first_seen=now).returning(Story.id)
+                    insert(Story.__table__).values(title=article.title, first_seen=now).returning(Story.id)
                 ).scalar_one()
 
-        article_id = session.execute(insert(StoredArticle).values(
+        article_id = session.execute(insert(StoredArticle.__table__).values(
             story_id=story_id,
             source=source,
             url=article.url,
@@ -139,10 +139,10 @@ class Corpus:
             neardup.remember(session, article_id, analysis.signature)
             stories.remember(session, article_id, story_id, found_terms, at)
 
-        session.execute(insert(ArticleTerms), [{"article_id": article_id, "terms": analysis.index_terms}])
+        session.execute(insert(ArticleTerms.__table__), [{"article_id": article_id, "terms": analysis.index_terms}])
         matches = analysis.matches
         if matches:
-            session.execute(insert(Match), [
+            session.execute(insert(Match.__table__), [
                 {"article_id": article_id, "topic": m.topic.name, "score": m.match.score,
                  "snippets": [{"text": s.text, "marks": [list(mark) for mark in s.marks]}
                               for s in m.match.snippets],

@@ -133,7 +133,7 @@ def remember(session: Session, article_id: int, signature: Signature) -> None:
     """Index an original so later copies find it."""
     if not signature:
         return
-    session.execute(insert(NearDupSignature),
+    session.execute(insert(NearDupSignature.__table__),
                     [{"article_id": article_id, "signature": signature.packed()}])
-    session.execute(insert(NearDupBand), [
+    session.execute(insert(NearDupBand.__table__), [
         {"band_key": key, "article_id": article_id} for key in set(signature.band_keys())])

@@ -255,6 +255,6 @@ def remember(session: Session, article_id: int, story_id: int, mine: dict[str, f
     """Index a newly stored article's terms so later reports of its event find it."""
     keys = {term_key(t) for t in mine}  # one row per key: two terms may share one
     if keys:
-        session.execute(insert(StoryTerm), [
+        session.execute(insert(StoryTerm.__table__), [
             {"term_key": key, "at": at, "article_id": article_id, "story_id": story_id}
             for key in keys])

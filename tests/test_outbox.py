@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -221,7 +221,10 @@ def test_digest_waits_for_its_time_then_one_message_grouped_by_topic(store, webh
 def test_quiet_hours_hold_alerts_then_send_one_message(store, webhook_server):
     berlin = ZoneInfo("Europe/Berlin")
     channels = hook_channel("hook", webhook_server, quiet=QuietHours.parse("22:00-07:00"), timezone=berlin)
-    night = datetime(2026, 11, 23, 23, 30, tzinfo=berlin)
+    # Tomorrow night and the morning after: after the rows were queued (now), whenever
+    # the test runs.
+    tomorrow = datetime.now(berlin).date() + timedelta(days=1)
+    night = datetime.combine(tomorrow, time(23, 30), tzinfo=berlin)
     for n in range(3):
         add_story(store, "korea-arms", ["hook"], title=f"Night story {n}")
     result = drain(store, channels, now=night)
@@ -230,8 +233,9 @@ def test_quiet_hours_hold_alerts_then_send_one_message(store, webhook_server):
     assert all(r.fold for r in rows(store))
 
     # Still quiet at 06:59 the next morning (local time, not UTC).
-    assert drain(store, channels, now=datetime(2026, 11, 24, 6, 59, tzinfo=berlin)).sent == 0
-    morning = datetime(2026, 11, 24, 7, 0, tzinfo=berlin)
+    after = tomorrow + timedelta(days=1)
+    assert drain(store, channels, now=datetime.combine(after, time(6, 59), tzinfo=berlin)).sent == 0
+    morning = datetime.combine(after, time(7, 0), tzinfo=berlin)
     result = drain(store, channels, now=morning)
     assert (result.sent, result.messages) == (3, 1)
     (post,) = webhook_server.posts
@@ -241,8 +245,6 @@ def test_quiet_hours_hold_alerts_then_send_one_message(store, webhook_server):
 
 def test_quiet_hours_span():
     quiet = QuietHours.parse("22:00-07:00")
-    from datetime import time
-
     assert [time(h) in quiet for h in (21, 22, 23, 0, 6, 7, 12)] == [False, True, True, True, True, False, False]
     day = QuietHours.parse("12:30-13:00")
     assert time(12, 45) in day and time(13, 0) not in day
