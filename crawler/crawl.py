@@ -31,6 +31,7 @@ from newswatch.crawler.spiders.feed import FeedSpider
 from newswatch.crawler.spiders.page import PageSpider
 from newswatch.crawler.spiders.path import PathSpider
 from newswatch.crawler.spiders.sitemap import SitemapSpider
+from newswatch.store.db import Store
 from newswatch.store.models import SourceState
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class Crawler:
             duration_s=time.monotonic() - started,
             stats=stats.get_stats(),
         )
-        self._record(run)
+        record(self.context.corpus.store, run)
         skipped = ", ".join(f"{stats.get_value(key)} {what}" for key, what in SKIPPED.items()
                             if stats.get_value(key))
         log.info(
@@ -153,22 +154,24 @@ class Crawler:
     async def stop(self) -> None:
         await self.runner.stop()
 
-    def _record(self, run: SourceRun) -> None:
-        now = datetime.now(timezone.utc)
-        with self.context.corpus.store.session() as session:
-            state = session.get(SourceState, run.source) or SourceState(name=run.source)
-            state.failures_in_row = (state.failures_in_row or 0) + 1 if run.error else 0
-            if run.new:
-                if state.last_new_at is not None:
-                    gap = (now - state.last_new_at).total_seconds()
-                    # The source's usual rhythm: a moving average of the gaps between
-                    # runs that found something new.
-                    state.usual_gap_s = gap if state.usual_gap_s is None else 0.7 * state.usual_gap_s + 0.3 * gap
-                state.last_new_at = now
-            state.last_run_at = now
-            state.last_duration_s = run.duration_s
-            state.new_count = run.new
-            state.duplicate_count = run.duplicate
-            state.failed_count = run.failed
-            state.last_error = run.error
-            session.add(state)
+
+def record(store: Store, run: SourceRun) -> None:
+    """Record `run` as its source's last, for `newswatch status` and the health checks."""
+    now = datetime.now(timezone.utc)
+    with store.session() as session:
+        state = session.get(SourceState, run.source) or SourceState(name=run.source)
+        state.failures_in_row = (state.failures_in_row or 0) + 1 if run.error else 0
+        if run.new:
+            if state.last_new_at is not None:
+                gap = (now - state.last_new_at).total_seconds()
+                # The source's usual rhythm: a moving average of the gaps between
+                # runs that found something new.
+                state.usual_gap_s = gap if state.usual_gap_s is None else 0.7 * state.usual_gap_s + 0.3 * gap
+            state.last_new_at = now
+        state.last_run_at = now
+        state.last_duration_s = run.duration_s
+        state.new_count = run.new
+        state.duplicate_count = run.duplicate
+        state.failed_count = run.failed
+        state.last_error = run.error
+        session.add(state)

@@ -21,12 +21,19 @@ request queue and seen-request filter in Redis.
   the source's queue of returned requests, which every worker pops from first, skipping
   what the dead worker had stored. A worker that stops cleanly hands its own back. So a
   killed worker's requests are crawled within the same run, a few seconds later.
+- A run's record (`newswatch status`): the worker that starts a run opens its hash
+  (`newswatch:<spider name>:run`: start time, the failures each worker adds when it goes
+  idle, the feed's error). A run is over when the queues are empty and no worker holds
+  requests taken; the idle worker that finds it so (and deletes the hash first) records
+  it, counting the run's new articles and copies in the database.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from datetime import datetime, timezone
 from typing import Iterable
 
 import redis
@@ -35,10 +42,12 @@ from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.queue import FifoQueue
+from sqlalchemy import func, select
 
-from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext
+from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext, SourceRun, record
 from newswatch.crawler.sources import Source
-from newswatch.crawler.spiders.base import NewsSpider
+from newswatch.crawler.spiders.base import FAILED, NewsSpider
+from newswatch.store.models import Article
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +98,10 @@ def returned_key(spider: str) -> str:
     return f"{queue_key(spider)}:returned"
 
 
+def run_key(spider: str) -> str:
+    return f"{PREFIX}:{spider}:run"
+
+
 def heartbeat_key(worker: str) -> str:
     return f"{PREFIX}:worker:{worker}"
 
@@ -119,10 +132,15 @@ class LeasedQueue(FifoQueue):
         return self._decode_request(data) if data is not None else None
 
 
+def followed_key(spider: str) -> str:
+    """The article URLs a run has followed, over all workers."""
+    return f"{PREFIX}:{spider}:followed"
+
+
 def mark_due(server: redis.Redis, source: Source) -> None:
     name = spider_name(source)
     with server.pipeline() as pipe:
-        pipe.delete(f"{PREFIX}:{name}:seen")
+        pipe.delete(f"{PREFIX}:{name}:seen", followed_key(name))
         pipe.set(f"{PREFIX}:due:{name}", "1")
         pipe.execute()
 
@@ -154,20 +172,92 @@ class _OnDemand:
             log.warning("Scrapy's engine has no heartbeat interval to shorten; idle polls every few seconds")
 
     def idle(self) -> None:
+        if getattr(self, "_starting", False):
+            raise DontCloseSpider  # its first requests are not queued yet
+        worker = self.crawler.settings["NEWSWATCH_WORKER"]
+        self._report()
         # Idle: every request this worker took is stored, skipped or failed.
-        self.redis.delete(taken_key(self.name, self.crawler.settings["NEWSWATCH_WORKER"]))
+        self.redis.delete(taken_key(self.name, worker))
+        self._finish_run()
         if self.redis.getdel(f"{PREFIX}:due:{self.name}") is not None:
             log.info("source %s: run started", self.source.name, extra={"source": self.source.name})
+            self._starting = True
+            with self.redis.pipeline() as pipe:
+                pipe.hset(run_key(self.name), "started", time.time())
+                # Until its first requests are queued, the run is not over for the others.
+                pipe.set(f"{run_key(self.name)}:starting", 1, ex=60)
+                pipe.execute()
             deferred_from_coro(self._start_run())
         raise DontCloseSpider
 
     async def _start_run(self) -> None:
-        # The spider outlives its runs: what one run followed, the next may follow again
-        # (a request lost with a killed worker is found again by the next run).
+        # The spider outlives its runs: what one run followed, the next may follow again.
         self.error = None
         self._followed.clear()
-        async for request in super().start():
-            self.crawler.engine.crawl(request)
+        try:
+            async for request in super().start():
+                self.crawler.engine.crawl(request)
+        finally:
+            self._starting = False
+            self.redis.delete(f"{run_key(self.name)}:starting")
+
+    def follow_article(self, url: str):
+        # Once per run over all workers: a listing returned from a dead worker and read
+        # again must not queue a second request for what is already queued.
+        if not self.redis.sadd(followed_key(self.name), url):
+            return None
+        return super().follow_article(url)
+
+    def _report(self) -> None:
+        """Add the failures this worker counted since its last report, and the source's
+        error, to the run's hash."""
+        stats = self.crawler.stats
+        reported = getattr(self, "_reported", {})
+        counts = {FAILED: stats.get_value(FAILED, 0)}
+        with self.redis.pipeline() as pipe:
+            for key, value in counts.items():
+                if value != reported.get(key, 0):
+                    pipe.hincrby(run_key(self.name), key, value - reported.get(key, 0))
+            if self.error:
+                pipe.hset(run_key(self.name), "error", self.error)
+            pipe.execute()
+        self._reported = counts
+
+    def _finish_run(self) -> None:
+        """Record the source's run if it is over (see the module's docstring)."""
+        run = run_key(self.name)
+        if not self.redis.exists(run):
+            return
+        if (self.redis.exists(f"{run}:starting") or self.redis.llen(queue_key(self.name))
+                or self.redis.llen(returned_key(self.name))):
+            return
+        for worker in self.redis.smembers(WORKERS_KEY):
+            if self.redis.exists(taken_key(self.name, worker.decode())):
+                return
+        with self.redis.pipeline() as pipe:  # read and delete at once: one worker records it
+            pipe.hgetall(run)
+            pipe.delete(run)
+            fields, deleted = pipe.execute()
+        if not deleted or b"started" not in fields:
+            return
+        started = float(fields[b"started"])
+        with self.context.corpus.store.session() as session:
+            new, duplicate = session.execute(
+                select(func.count(Article.id).filter(Article.duplicate_of.is_(None)),
+                       func.count(Article.duplicate_of))
+                .where(Article.source == self.source.name,
+                       Article.first_seen >= datetime.fromtimestamp(started, timezone.utc))
+            ).one()
+        result = SourceRun(
+            source=self.source.name, new=new, duplicate=duplicate,
+            failed=int(fields.get(FAILED.encode(), 0)),
+            error=fields[b"error"].decode() if b"error" in fields else None,
+            duration_s=time.time() - started,
+        )
+        record(self.context.corpus.store, result)
+        log.info("source %s: run over: %d new, %d duplicate, %d failed in %.1fs%s",
+                 result.source, result.new, result.duplicate, result.failed, result.duration_s,
+                 f" ({result.error})" if result.error else "", extra={"source": result.source})
 
 
 def on_demand(spider_class: type[NewsSpider]) -> type[NewsSpider]:

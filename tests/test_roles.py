@@ -4,6 +4,7 @@ every article is stored once, every alert is sent once, and a crawler worker kil
 mid-run loses nothing: the other takes back what it had taken, within the run."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import uuid
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from bigsite import KOREA_QUERY, big_site
 from mailservers import wait_for
 from newswatch.store.db import open_store
-from newswatch.store.models import Article, OutboxRow
+from newswatch.store.models import Article, OutboxRow, SourceState
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -69,6 +70,12 @@ def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_ur
         with store.session() as session:
             return session.scalar(select(func.count()).where(OutboxRow.status == "pending"))
 
+    def recorded() -> int | None:
+        """The articles of the source's last recorded run (originals and copies)."""
+        with store.session() as session:
+            state = session.get(SourceState, source_name)
+            return state.new_count + state.duplicate_count if state else None
+
     roles = ["crawler", "crawler", "notifier", "notifier", "scheduler"]
     logs = [newswatch.workdir / f"{i}-{role}.log" for i, role in enumerate(roles)]
 
@@ -103,6 +110,8 @@ def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_ur
                 f"{[log.read_text()[-1500:] for log in logs]}"
             ) from None
         assert "go back to the queue (it stopped answering)" in logs[1].read_text()
+        # The run is over: an idle worker records it (for `newswatch status`).
+        wait_for(lambda: recorded() == ARTICLES, timeout=30)
         for process in processes[1:]:
             process.send_signal(signal.SIGTERM)
         for process in processes[1:]:
@@ -114,6 +123,13 @@ def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_ur
                 process.kill()
                 process.wait()
         site.stop()
+
+    # The run's record, for `newswatch status`: every article it stored (the site's
+    # templated pages are mostly near-copies of each other: new or duplicate).
+    status = json.loads(newswatch("status", "--json").stdout)
+    (row,) = [s for s in status["sources"] if s["name"] == source_name]
+    assert row["new"] + row["duplicate"] == ARTICLES and row["failed"] == 0, row
+    assert row["last_run"] is not None and row["last_error"] is None, row
 
     with store.session() as session:
         urls = session.scalars(select(Article.url)).all()
