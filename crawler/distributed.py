@@ -11,7 +11,7 @@ request queue and seen-request filter in Redis.
 - An idle spider looks at Redis every `IDLE_POLL_S` (Scrapy's engine heartbeat, 5 s by
   default, shortened): that is how soon a due run starts, and how soon the other workers
   join a run another worker started (they learn of it only by finding its queue non-empty).
-  Each look costs an idle spider six Redis round trips.
+  Each look costs an idle spider seven Redis round trips.
 - The database stays the judge of what is new: a worker skips URLs the corpus knows, and
   two workers storing one article at once store it once (`Corpus.add`).
 - A pop is a lease (`LeasedQueue`): the request moves, atomically, to the worker's own
@@ -102,6 +102,11 @@ def run_key(spider: str) -> str:
     return f"{PREFIX}:{spider}:run"
 
 
+def starting_key(spider: str) -> str:
+    """Set while a run's first requests are being queued: the run is not over yet."""
+    return f"{PREFIX}:{spider}:starting"
+
+
 def heartbeat_key(worker: str) -> str:
     return f"{PREFIX}:worker:{worker}"
 
@@ -157,6 +162,8 @@ class _OnDemand:
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.redis = redis.Redis.from_url(crawler.settings["REDIS_URL"])
+        spider._starting = False
+        spider._failed_reported = 0
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._poll_often, signal=signals.spider_opened)
         return spider
@@ -172,7 +179,7 @@ class _OnDemand:
             log.warning("Scrapy's engine has no heartbeat interval to shorten; idle polls every few seconds")
 
     def idle(self) -> None:
-        if getattr(self, "_starting", False):
+        if self._starting:
             raise DontCloseSpider  # its first requests are not queued yet
         worker = self.crawler.settings["NEWSWATCH_WORKER"]
         self._report()
@@ -184,8 +191,7 @@ class _OnDemand:
             self._starting = True
             with self.redis.pipeline() as pipe:
                 pipe.hset(run_key(self.name), "started", time.time())
-                # Until its first requests are queued, the run is not over for the others.
-                pipe.set(f"{run_key(self.name)}:starting", 1, ex=60)
+                pipe.set(starting_key(self.name), 1, ex=60)
                 pipe.execute()
             deferred_from_coro(self._start_run())
         raise DontCloseSpider
@@ -199,7 +205,7 @@ class _OnDemand:
                 self.crawler.engine.crawl(request)
         finally:
             self._starting = False
-            self.redis.delete(f"{run_key(self.name)}:starting")
+            self.redis.delete(starting_key(self.name))
 
     def follow_article(self, url: str):
         # Once per run over all workers: a listing returned from a dead worker and read
@@ -211,24 +217,21 @@ class _OnDemand:
     def _report(self) -> None:
         """Add the failures this worker counted since its last report, and the source's
         error, to the run's hash."""
-        stats = self.crawler.stats
-        reported = getattr(self, "_reported", {})
-        counts = {FAILED: stats.get_value(FAILED, 0)}
-        with self.redis.pipeline() as pipe:
-            for key, value in counts.items():
-                if value != reported.get(key, 0):
-                    pipe.hincrby(run_key(self.name), key, value - reported.get(key, 0))
+        failed = self.crawler.stats.get_value(FAILED, 0)
+        with self.redis.pipeline() as pipe:  # nothing to add: no round trip
+            if failed > self._failed_reported:
+                pipe.hincrby(run_key(self.name), FAILED, failed - self._failed_reported)
             if self.error:
                 pipe.hset(run_key(self.name), "error", self.error)
             pipe.execute()
-        self._reported = counts
+        self._failed_reported = failed
 
     def _finish_run(self) -> None:
         """Record the source's run if it is over (see the module's docstring)."""
         run = run_key(self.name)
         if not self.redis.exists(run):
             return
-        if (self.redis.exists(f"{run}:starting") or self.redis.llen(queue_key(self.name))
+        if (self.redis.exists(starting_key(self.name)) or self.redis.llen(queue_key(self.name))
                 or self.redis.llen(returned_key(self.name))):
             return
         for worker in self.redis.smembers(WORKERS_KEY):
