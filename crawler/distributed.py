@@ -34,7 +34,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 
 import redis
 from scrapy import signals
@@ -225,6 +225,7 @@ class _OnDemand:
                 pipe.hset(run_key(self.name), "error", self.error)
             pipe.execute()
         self._failed_reported = failed
+        self.error = None  # reported: the next run's, if any, is its own
 
     def _finish_run(self) -> None:
         """Record the source's run if it is over (see the module's docstring)."""
@@ -261,6 +262,7 @@ class _OnDemand:
         log.info("source %s: run over: %d new, %d duplicate, %d failed in %.1fs%s",
                  result.source, result.new, result.duplicate, result.failed, result.duration_s,
                  f" ({result.error})" if result.error else "", extra={"source": result.source})
+        self.run_over(result)
 
 
 def on_demand(spider_class: type[NewsSpider]) -> type[NewsSpider]:
@@ -272,8 +274,12 @@ class Worker:
     them, a heartbeat that says this worker is alive and hands back the requests of
     workers that are not."""
 
-    def __init__(self, context: CrawlContext, redis_url: str):
+    def __init__(self, context: CrawlContext, redis_url: str,
+                 run_over: Callable[[SourceRun], None] = lambda run: None):
+        """`run_over` is called with each run this worker records (on the reactor's
+        thread), after it is recorded."""
         self.context = context
+        self.run_over = run_over
         self.name = uuid.uuid4().hex[:12]
         self.redis = redis.Redis.from_url(redis_url)
         self.runner = AsyncCrawlerRunner({**SETTINGS, **redis_settings(redis_url, self.name)})
@@ -283,7 +289,8 @@ class Worker:
         heartbeat = asyncio.ensure_future(self._beat_until_cancelled())
         try:
             await asyncio.gather(*(
-                self.runner.crawl(on_demand(SPIDERS[s.kind]), source=s, context=self.context)
+                self.runner.crawl(on_demand(SPIDERS[s.kind]), source=s, context=self.context,
+                                  run_over=self.run_over)
                 for s in sources
             ))
         finally:

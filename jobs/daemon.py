@@ -97,8 +97,16 @@ class App:
                              asyncio.wrap_future(self.writer.started))
         run = await self.crawler.crawl(source)
         self.metrics.observe_run(run)
-        health.check(self.store, source.name, self.config.schedules[source.name], self.config.health)
+        self._check_health(run)
         return run
+
+    def _check_health(self, run: SourceRun) -> None:
+        health.check(self.store, run.source, self.config.schedules[run.source], self.config.health)
+
+    def _distributed_run_over(self, run: SourceRun) -> None:
+        """A run that crawler workers shared, recorded by the one that found it over."""
+        self.metrics.observe_outcome(run)
+        self._check_health(run)
 
     async def deliver(self, ignore_backoff: bool = False) -> DrainResult:
         async with self._delivering:
@@ -203,7 +211,7 @@ class App:
                 )
         worker = None
         if role == "crawler":
-            worker = Worker(self.crawler.context, self.config.redis)
+            worker = Worker(self.crawler.context, self.config.redis, self._distributed_run_over)
             crawling = asyncio.ensure_future(worker.run(self.config.sources))
             crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
             counted: dict[str, dict] = {}

@@ -63,6 +63,10 @@ class Metrics:
 
     def observe_run(self, run: SourceRun) -> None:
         self.observe_crawl(run.source, run.stats)
+        self.observe_outcome(run)
+
+    def observe_outcome(self, run: SourceRun) -> None:
+        """A run's success, without its counts (a crawler worker counts them as they grow)."""
         if run.error is None:
             self.last_success.labels(run.source).set(time.time())
 

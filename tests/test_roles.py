@@ -144,3 +144,32 @@ def test_scheduler_two_workers_two_notifiers(newswatch, webhook_server, redis_ur
     assert len(webhook_server.posts) == len(alerts)
     # Both workers crawled: the killed one before it died, the other to the end.
     assert crawled(1) > 0  # the other worker crawled too
+
+
+def test_a_source_broken_under_crawler_workers_is_reported_once(newswatch, webhook_server, redis_url,
+                                                                source_name, postgres_url):
+    site, _ = big_site(3)
+    site.set_response("/rss.xml", 404, b"gone")
+    newswatch.write_config({
+        "database": postgres_url,
+        "redis": redis_url,
+        "sources": [{"name": source_name, "feed": site.feed_url, "every": "2s"}],
+        "channels": {"ops": [webhook_server.apprise_url()]},
+        "health": ["ops"],
+    })
+    processes = [newswatch.start("run", "--role", role) for role in ("crawler", "notifier", "scheduler")]
+    notice = f"[newswatch] source broken: {source_name}"
+    try:
+        # Each run is recorded by the worker that finds it over; the third failure in a
+        # row makes the source broken, and the notifier sends the one notice.
+        wait_for(lambda: any(p.get("title") == notice for _, _, p in webhook_server.posts), timeout=120)
+        status = json.loads(newswatch("status", "--json").stdout)
+        (row,) = [s for s in status["sources"] if s["name"] == source_name]
+        assert row["failures_in_row"] >= 3 and row["broken_since"] and "404" in row["last_error"], row
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.communicate(timeout=30)
+        site.stop()
+    assert [p.get("title") for _, _, p in webhook_server.posts] == [notice]
