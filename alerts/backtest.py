@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Sequence
 
 from sqlalchemy import func, select, text

@@ -321,8 +321,8 @@ class Worker:
         """Move the requests `worker` took to their sources' returned queues, and forget
         it. Several workers may do this at once: each request moves once."""
         returned = 0
-        suffix = f":taken:{worker}"
-        for key in self.redis.scan_iter(match=f"{PREFIX}:*:requests{suffix}"):
+        suffix = f":taken:{worker}"  # taken_key's: the rest is the queue's key
+        for key in self.redis.scan_iter(match=taken_key("*", worker)):
             queue = key.decode()[:-len(suffix)]
             while self.redis.lmove(key, f"{queue}:returned", "RIGHT", "LEFT"):
                 returned += 1

@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
 
 
 # What the fork server imports once, so that every child starts warm: this module (a
-# child unpickles its initializer and tasks from here), what they run (through its
-# imports), and datasketch (imported where signatures are made, not by every CLI command).
-_PRELOAD = ["newswatch.crawler.processes", "newswatch.crawler.analysis", "datasketch"]
+# child unpickles its initializer and tasks from here, and it imports what they run),
+# and datasketch (imported where signatures are made, not by every CLI command).
+_PRELOAD = ["newswatch.crawler.processes", "datasketch"]
 
 
 def _child_init() -> None:
