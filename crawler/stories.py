@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import Stemmer
-from sqlalchemy import case, distinct, func, insert, select
+from sqlalchemy import bindparam, case, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from newswatch.store.models import Article, StoryTerm
@@ -164,6 +164,40 @@ def weight(mine: dict[str, float]) -> float:
     return sum(mine.values())
 
 
+# The lookup's statements, built once: a lookup runs per stored article, and building a
+# statement costs more than SQLite takes to run it. Term keys travel as expanding
+# parameters; `_SHARED_WEIGHT` has one branch per term weight, each with its keys.
+_KEYS = bindparam("keys", expanding=True)
+_WINDOW = StoryTerm.at.between(bindparam("start"), bindparam("end"))
+_TERM_SPREAD = (
+    select(StoryTerm.term_key, func.count(distinct(StoryTerm.story_id)), func.count())
+    .where(StoryTerm.term_key.in_(_KEYS), _WINDOW)
+    .group_by(StoryTerm.term_key)
+)
+_WEIGHT_CLASSES = sorted(set(WEIGHTS.values()))
+_SHARED_WEIGHT = func.sum(case(
+    *((StoryTerm.term_key.in_(bindparam(f"weight_{i}", expanding=True)), w)
+      for i, w in enumerate(_WEIGHT_CLASSES)),
+    else_=0.0))
+_CANDIDATES = (
+    select(StoryTerm.article_id)
+    .where(StoryTerm.term_key.in_(_KEYS), _WINDOW)
+    .group_by(StoryTerm.article_id)
+    .order_by(_SHARED_WEIGHT.desc(), StoryTerm.article_id)
+    .limit(CANDIDATES)
+)
+_SHARED_TERMS = (
+    select(StoryTerm.term_key, StoryTerm.article_id)
+    .where(StoryTerm.article_id.in_(bindparam("articles", expanding=True)),
+           StoryTerm.term_key.in_(_KEYS), _WINDOW)
+)
+_CANDIDATE_DETAILS = (
+    select(Article.id, Article.story_id, func.coalesce(Article.published, Article.first_seen),
+           Article.story_weight)
+    .where(Article.id.in_(bindparam("articles", expanding=True)))
+)
+
+
 def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch | None:
     """The story of the most similar article within `WINDOW` of `at`, if similar enough.
 
@@ -183,15 +217,10 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     by_key = {term_key(t): t for t in mine}
     # Core rows, not ORM: these are plain tuples, many per lookup.
     db = session.connection()
-    in_window = (StoryTerm.term_key.in_(by_key),
-                 StoryTerm.at.between(at - WINDOW, at + WINDOW))
+    window = {"start": at - WINDOW, "end": at + WINDOW}
     stories_per_term: dict[str, int] = {}
     rare: list[int] = []
-    for key, stories, holders in db.execute(
-        select(StoryTerm.term_key, func.count(distinct(StoryTerm.story_id)), func.count())
-        .where(*in_window)
-        .group_by(StoryTerm.term_key)
-    ).all():
+    for key, stories, holders in db.execute(_TERM_SPREAD, {"keys": list(by_key), **window}):
         stories_per_term[by_key[key]] = stories
         if stories <= COMMON_STORIES and holders <= COMMON_HOLDERS:
             rare.append(key)
@@ -203,35 +232,20 @@ def find(session: Session, mine: dict[str, float], at: datetime) -> StoryMatch |
     # A term found in k stories of the window counts 1 / (1 + ln k): it names the
     # subject rather than the event.
     rarity = {t: 1.0 / (1.0 + math.log(k)) for t, k in stories_per_term.items()}
-    by_weight: dict[float, list[int]] = defaultdict(list)
-    for key in rare:
-        by_weight[mine[by_key[key]]].append(key)
-    shared_weight = func.sum(case(
-        *((StoryTerm.term_key.in_(keys), w) for w, keys in by_weight.items()), else_=0.0))
-    candidates = list(db.scalars(
-        select(StoryTerm.article_id)
-        .where(StoryTerm.term_key.in_(rare), in_window[1])
-        .group_by(StoryTerm.article_id)
-        .order_by(shared_weight.desc(), StoryTerm.article_id)
-        .limit(CANDIDATES)
-    ))
+    by_weight = {f"weight_{i}": [k for k in rare if mine[by_key[k]] == w]
+                 for i, w in enumerate(_WEIGHT_CLASSES)}
+    candidates = list(db.scalars(_CANDIDATES, {"keys": rare, **by_weight, **window}))
     if not candidates:
         return None
 
     shared: dict[int, set[str]] = defaultdict(set)
-    for key, article_id in db.execute(
-        select(StoryTerm.term_key, StoryTerm.article_id)
-        .where(StoryTerm.article_id.in_(candidates), in_window[0])
-    ).all():
+    for key, article_id in db.execute(_SHARED_TERMS, {"articles": candidates, "keys": list(by_key), **window}):
         shared[article_id].add(by_key[key])
     # Per candidate (not per shared term: each row would convert its time again).
     details = {
         article_id: (story_id, their_at, their_weight)
-        for article_id, story_id, their_at, their_weight in db.execute(
-            select(Article.id, Article.story_id, func.coalesce(Article.published, Article.first_seen),
-                   Article.story_weight)
-            .where(Article.id.in_(candidates))
-        )
+        for article_id, story_id, their_at, their_weight
+        in db.execute(_CANDIDATE_DETAILS, {"articles": candidates})
     }
 
     best: StoryMatch | None = None
