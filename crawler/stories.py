@@ -111,7 +111,7 @@ def terms(title: str, text: str) -> dict[str, float]:
                 # Years and small counts are in every story; they tell events apart badly.
                 if (len(figure) > 1 or "." in figure) and not re.fullmatch(r"(19|20)\d\d", figure):
                     found["n:" + figure] = WEIGHTS["n"]
-                sentence_start = False
+                sentence_start = _ends_sentence(part, match.end())
                 continue
             folded = _fold(token)
             common = folded in _GENERIC or folded in _STOPWORDS or len(folded) < 2
@@ -127,7 +127,7 @@ def terms(title: str, text: str) -> dict[str, float]:
                     found.setdefault(key, WEIGHTS["w"])
                 else:
                     words[key] += 1
-            sentence_start = token.endswith((".", "!", "?", ":"))
+            sentence_start = _ends_sentence(part, match.end())
     for key, _count in words.most_common(TOP_WORDS):
         found.setdefault(key, WEIGHTS["w"])
     # Entity words also count as words, so "Ojai" in one title meets "Ojai" in another body.
@@ -143,8 +143,17 @@ def _mid_sentence_capitals(text: str) -> set[str]:
         token = match.group()
         if token[0].isupper() and not sentence_start:
             capitals.add(_fold(token))
-        sentence_start = token.endswith((".", "!", "?", ":"))
+        sentence_start = _ends_sentence(text, match.end())
     return capitals
+
+
+# What follows a sentence's last word (tokens never end with the full stop: "U.S." is
+# the token "U.S"); a line break ends a headline or a list item.
+_SENTENCE_END = re.compile(r"[.!?:]|[^\S\n]*\n")
+
+
+def _ends_sentence(text: str, end: int) -> bool:
+    return _SENTENCE_END.match(text, end) is not None
 
 
 def term_key(term: str) -> int:
