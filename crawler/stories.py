@@ -62,7 +62,11 @@ COMMON_HOLDERS = 1000
 TOP_WORDS = 8  # the body's most frequent content words kept as terms
 WEIGHTS = {"e": 2.0, "n": 2.0, "w": 1.0}  # entity, figure (number), word
 
-_TOKEN = re.compile(r"[^\W\d_][\w'’.&-]*[\w]|[^\W\d_]|\d+(?:[.,:-]\d+)*%?")
+# A word or a figure, then what follows it if that ends a sentence: tokens never end with
+# their full stop ("U.S." is the token "U.S"), and a line break ends a headline or a list
+# item.
+_TOKEN = re.compile(r"([^\W\d_][\w'’.&-]*[\w]|[^\W\d_]|\d+(?:[.,:-]\d+)*%?)([.!?:]|[^\S\n]*\n)?")
+_YEAR = re.compile(r"(19|20)\d\d")
 # Capitalised words that name no particular thing.
 _GENERIC = frozenset("""
 a an the this that these those it its he she they we i you his her their our my your
@@ -101,17 +105,15 @@ def terms(title: str, text: str) -> dict[str, float]:
     found: dict[str, float] = {}
     words: Counter[str] = Counter()
     stem = _stemmer().stemWord
-    proper = _mid_sentence_capitals(text)
-    for part, is_title in ((title, True), (text, False)):
-        sentence_start = True
-        for match in _TOKEN.finditer(part):
-            token = match.group()
+    body = _tokens(text)
+    proper = {_fold(token) for token, sentence_start in body if token[0].isupper() and not sentence_start}
+    for tokens, is_title in ((_tokens(title), True), (body, False)):
+        for token, sentence_start in tokens:
             if token[0].isdigit():
                 figure = token.rstrip("%").replace(",", "")
                 # Years and small counts are in every story; they tell events apart badly.
-                if (len(figure) > 1 or "." in figure) and not re.fullmatch(r"(19|20)\d\d", figure):
+                if (len(figure) > 1 or "." in figure) and not _YEAR.fullmatch(figure):
                     found["n:" + figure] = WEIGHTS["n"]
-                sentence_start = _ends_sentence(part, match.end())
                 continue
             folded = _fold(token)
             common = folded in _GENERIC or folded in _STOPWORDS or len(folded) < 2
@@ -127,7 +129,6 @@ def terms(title: str, text: str) -> dict[str, float]:
                     found.setdefault(key, WEIGHTS["w"])
                 else:
                     words[key] += 1
-            sentence_start = _ends_sentence(part, match.end())
     for key, _count in words.most_common(TOP_WORDS):
         found.setdefault(key, WEIGHTS["w"])
     # Entity words also count as words, so "Ojai" in one title meets "Ojai" in another body.
@@ -136,24 +137,14 @@ def terms(title: str, text: str) -> dict[str, float]:
     return found
 
 
-def _mid_sentence_capitals(text: str) -> set[str]:
-    capitals = set()
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Each word and figure of `text`, and whether a sentence starts with it."""
+    tokens = []
     sentence_start = True
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        if token[0].isupper() and not sentence_start:
-            capitals.add(_fold(token))
-        sentence_start = _ends_sentence(text, match.end())
-    return capitals
-
-
-# What follows a sentence's last word (tokens never end with the full stop: "U.S." is
-# the token "U.S"); a line break ends a headline or a list item.
-_SENTENCE_END = re.compile(r"[.!?:]|[^\S\n]*\n")
-
-
-def _ends_sentence(text: str, end: int) -> bool:
-    return _SENTENCE_END.match(text, end) is not None
+    for token, end in _TOKEN.findall(text):
+        tokens.append((token, sentence_start))
+        sentence_start = bool(end)
+    return tokens
 
 
 def term_key(term: str) -> int:
