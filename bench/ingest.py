@@ -13,6 +13,12 @@ after another, in this one process (`extract_only_pages_s`). For context it also
 newswatch's own `extract` (metadata, canonical URL, cleaning) the same way
 (`project_extract_pages_s`): the work the process pool spreads over the cores.
 
+Also for context, fetching alone (`fetch_only_pages_s`): Scrapy with newswatch's own
+settings (robots.txt, AutoThrottle, the per-host concurrency limit) and no pipeline at all,
+reading the same feed and fetching the same pages in a process of its own. It is the
+crawl's ceiling on this site: what the daemon would reach if extraction, dedup, matching
+and storing cost nothing.
+
 `ratio` = ingest_pages_s / extract_only_pages_s; the target is >= 1.0.
 """
 from __future__ import annotations
@@ -43,6 +49,36 @@ TOPICS = [
 ]
 
 
+def fetch_only(feed_url: str) -> None:
+    """In a process of its own: fetch the feed and its articles, keep nothing; print the
+    pages fetched and the seconds it took as one JSON object."""
+    import feedparser
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from newswatch.crawler.crawl import SETTINGS
+
+    class FetchOnly(scrapy.Spider):
+        name = "fetch-only"
+        fetched = 0
+
+        async def start(self):
+            yield scrapy.Request(feed_url, callback=self.parse_feed)
+
+        def parse_feed(self, response):
+            for entry in feedparser.parse(response.body).entries:
+                yield response.follow(entry.link, callback=self.parse_article)
+
+        def parse_article(self, response):
+            FetchOnly.fetched += 1
+
+    process = CrawlerProcess({**SETTINGS, "ITEM_PIPELINES": {}})
+    process.crawl(FetchOnly)
+    started = time.perf_counter()
+    process.start()
+    print(json.dumps({"pages": FetchOnly.fetched, "seconds": time.perf_counter() - started}))
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -65,6 +101,8 @@ def main() -> None:
                 sys.exit(f"run --once failed:\n{run.stderr[-3000:]}")
             status = json.loads(subprocess.run([*cli, "status", "--json"], capture_output=True,
                                                text=True, cwd=tmp, check=True).stdout)
+            fetched = json.loads(subprocess.run([sys.executable, __file__, "--fetch-only", site.feed_url],
+                                                capture_output=True, text=True, check=True).stdout)
         finally:
             site.stop()
     source = status["sources"][0]
@@ -83,10 +121,16 @@ def main() -> None:
         extract(body, f"http://127.0.0.1{path}", "text/html; charset=utf-8")
     project_extract_pages_s = PAGES / (time.perf_counter() - started)
 
+    if fetched["pages"] != PAGES:
+        sys.exit(f"fetching alone fetched {fetched['pages']} pages, not {PAGES}")
+    fetch_only_pages_s = PAGES / fetched["seconds"]
+
     print(f"pages: {PAGES}, {sum(map(len, pages.values())) / PAGES / 1024:.1f} KB each on average")
     print(f"run --once: crawl {source['duration_s']:.2f}s ({ingest_pages_s:.1f} pages/s), "
           f"whole process with start-up and {status['outbox']['sent']} alerts delivered {wall_s:.2f}s")
     print(f"bare trafilatura.extract, one process: {extract_only_s:.2f}s ({extract_only_pages_s:.1f} pages/s)")
+    print(f"Scrapy fetching alone, same settings, no pipeline: {fetch_only_pages_s:.1f} pages/s "
+          f"(ingest / this: {ingest_pages_s / fetch_only_pages_s:.2f})")
     print(f"newswatch extract, one process: {project_extract_pages_s:.1f} pages/s "
           f"(ingest / this: {ingest_pages_s / project_extract_pages_s:.2f})")
     ratio = ingest_pages_s / extract_only_pages_s
@@ -97,8 +141,12 @@ def main() -> None:
         "extract_only_pages_s": round(extract_only_pages_s, 2),
         "ratio": round(ratio, 3),
         "project_extract_pages_s": round(project_extract_pages_s, 2),
+        "fetch_only_pages_s": round(fetch_only_pages_s, 2),
     }))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--fetch-only"]:
+        fetch_only(sys.argv[2])
+    else:
+        main()
