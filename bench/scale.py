@@ -16,8 +16,17 @@ also reports `cores_N`, the CPU our own processes used (workers with their extra
 processes, PostgreSQL backends of the run's database, this process serving the site) per
 second of the run, and `busy_N`, the cores the whole machine was busy: two workers cannot
 go faster when the cores one worker leaves free are taken. The last line printed is one
-JSON object of them. Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (same as the tests);
-`python bench/scale.py [ARTICLES]`.
+JSON object of them.
+
+On this 2-core machine one worker already keeps both cores busy (its extraction pool has
+a process per core, beside its crawling and ingest processes), so a second one has little
+to gain. `--pin` gives each worker a core of its own (worker i's processes are bound to
+core i, and its pool then has one process), as if each ran on a one-core machine of its
+own; PostgreSQL, Redis and the site still share the cores. It measures what scaling out
+costs (the shared queue, filter and database) rather than how many cores there are.
+
+Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (same as the tests);
+`python bench/scale.py [ARTICLES] [--pin]`.
 """
 from __future__ import annotations
 
@@ -93,8 +102,14 @@ def _machine_busy() -> tuple[int, int]:
     return sum(fields) - fields[3] - fields[4], sum(fields)  # idle and iowait are not busy
 
 
-def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path) -> dict:
-    """{pages_s, stored_twice, cores, busy} for one run with `workers`."""
+def _bind_to(core: int):
+    """A preexec_fn binding the child (and what it starts) to one core."""
+    return lambda: os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
+
+
+def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path, pin: bool = False) -> dict:
+    """{pages_s, stored_twice, cores, busy} for one run with `workers` (worker i bound to
+    core i if `pin`)."""
     database = f"nw_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{database}"'))
@@ -111,8 +126,8 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path)
     processes = [
         subprocess.Popen([sys.executable, "-m", "newswatch.jobs.cli", "--config", str(config),
                           "run", "--role", "crawler"], cwd=workdir, stdout=subprocess.DEVNULL,
-                         stderr=log.open("w"))
-        for log in logs
+                         stderr=log.open("w"), preexec_fn=_bind_to(core) if pin else None)
+        for core, log in enumerate(logs)
     ]
 
     def count(query) -> int:
@@ -158,15 +173,17 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path)
 
 
 def main() -> None:
-    articles = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    pin = "--pin" in sys.argv[1:]
+    numbers = [a for a in sys.argv[1:] if a != "--pin"]
+    articles = int(numbers[0]) if numbers else 2000
     site, _ = big_site(articles)
     admin = create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            one = crawl_with(1, site.feed_url, articles, admin, Path(tmp))
+            one = crawl_with(1, site.feed_url, articles, admin, Path(tmp), pin)
             print(f"1 crawler worker:  {articles} articles at {one['pages_s']:.1f} pages/s; "
                   f"our processes used {one['cores']:.2f} cores, the machine {one['busy']:.2f}")
-            two = crawl_with(2, site.feed_url, articles, admin, Path(tmp))
+            two = crawl_with(2, site.feed_url, articles, admin, Path(tmp), pin)
             print(f"2 crawler workers: {articles} articles at {two['pages_s']:.1f} pages/s; "
                   f"our processes used {two['cores']:.2f} cores, the machine {two['busy']:.2f}")
     finally:
@@ -180,6 +197,7 @@ def main() -> None:
         "stored_twice": one["stored_twice"] + two["stored_twice"],
         "cores_1": round(one["cores"], 2), "busy_1": round(one["busy"], 2),
         "cores_2": round(two["cores"], 2), "busy_2": round(two["busy"], 2),
+        "pinned": pin,
     }
     print(f"scaling (2 workers / 1 worker): {figures['scaling']:.2f}; URLs stored twice: {figures['stored_twice']}")
     print(json.dumps(figures))

@@ -56,6 +56,14 @@ def _fork_server():
     return context
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on: a container's or `taskset`'s CPU set, not the
+    host's count (Linux; elsewhere every core)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _extraction_init(topics: Sequence[Topic]) -> None:
     _child_init()
     init_worker(topics)
@@ -80,7 +88,7 @@ class ExtractionPool(Executor):
     pool is then replaced, and only the pages in flight fail."""
 
     def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or _usable_cores()
         self._topics = tuple(topics)
         #: Done when the first pool's workers are up (a crawl waits for it before it starts).
         self.started: Future = Future()

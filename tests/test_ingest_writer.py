@@ -18,7 +18,7 @@ from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
 from newswatch.crawler.extract import Article
 from newswatch.crawler.ingest import Addition, Corpus, IngestError
-from newswatch.crawler.processes import IngestWriter
+from newswatch.crawler.processes import ExtractionPool, IngestWriter
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import OutboxRow
@@ -112,3 +112,19 @@ def test_a_new_ingest_process_takes_over_from_one_that_died(writer, corpus):
     results = [writer.submit(Addition(article(i), "wire")).result(timeout=60) for i in (1, 2)]
     assert [r.outcome for r in results] == ["duplicate", "new"]
     assert stored(corpus) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU sets are Linux's")
+def test_extraction_pool_has_a_process_per_core_the_daemon_may_use():
+    """A container's or taskset's CPU set, not the host's core count, sizes the pool."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        pool = ExtractionPool()
+        try:
+            assert pool.workers == 1
+            pool.started.result(timeout=60)
+        finally:
+            pool.shutdown()
+    finally:
+        os.sched_setaffinity(0, allowed)
