@@ -12,6 +12,7 @@ a receiver got with `wait_for`, never with bare sleeps.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import sys
 import threading
@@ -29,6 +30,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 HOST = "127.0.0.1"
+
+# aiosmtpd logs every SMTP line at DEBUG from its own thread, which can outlive a test's
+# log capture ("--- Logging error ---" in the output): its conversation is not ours to log.
+logging.getLogger("mail.log").setLevel(logging.INFO)
 
 
 def free_port() -> int:
