@@ -31,9 +31,10 @@ from aiosmtpd.controller import Controller
 
 HOST = "127.0.0.1"
 
-# aiosmtpd logs every SMTP line at DEBUG from its own thread, which can outlive a test's
-# log capture ("--- Logging error ---" in the output): its conversation is not ours to log.
-logging.getLogger("mail.log").setLevel(logging.INFO)
+# aiosmtpd logs every SMTP line and connection event (DEBUG, INFO) from its own thread,
+# which can outlive a test's log capture ("--- Logging error ---" in the output): its
+# conversation is not ours to log, its warnings are.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def free_port() -> int:
