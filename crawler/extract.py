@@ -853,10 +853,21 @@ def _parse_datetime(value: object) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
-    if not datetime(1990, 1, 1, tzinfo=UTC) <= parsed <= datetime.now(UTC) + timedelta(days=1):
-        return None
-    return parsed
+    return parsed.astimezone(UTC)
+
+
+def _now() -> datetime:
+    """The clock that publication times are checked against (tests set it)."""
+    return datetime.now(UTC)
+
+
+def _in_future(published: datetime) -> bool:
+    return published > _now() + timedelta(days=1)
+
+
+def _plausible(published: datetime | None) -> bool:
+    # placeholder dates (1970-01-01, 0001-01-01) are as good as none
+    return published is not None and datetime(1990, 1, 1, tzinfo=UTC) <= published and not _in_future(published)
 
 
 def _structured_published(markup: _Markup, tree: HtmlElement) -> datetime | None:
@@ -889,10 +900,18 @@ def _structured_published(markup: _Markup, tree: HtmlElement) -> datetime | None
 def _published(markup: _Markup, tree: HtmlElement, trafilatura_date: str | None, title: str) -> datetime | None:
     # trafilatura (htmldate) gives the day only; the page's own markup usually has the time
     # and zone too, so it is preferred when present.
-    precise = _structured_published(markup, tree)
-    if precise:
-        return precise
-    return _parse_datetime(trafilatura_date) or _parse_datetime(_headline_date(tree, title))
+    stated = _structured_published(markup, tree)
+    if stated is not None and _in_future(stated):
+        # the page's own date is wrong, and htmldate would only cut the same value down to its
+        # month ("2026-12-31" read on 2026-12-01 became 2026-12-01): undated is the truth
+        return None
+    if _plausible(stated):
+        return stated
+    for found in (trafilatura_date, _headline_date(tree, title)):
+        parsed = _parse_datetime(found)
+        if _plausible(parsed):
+            return parsed
+    return None
 
 
 _MAX_DATE_REGION_CHARS = 5000
@@ -1012,7 +1031,7 @@ def _clean_author(author: str | None) -> str | None:
 
 
 def _date_params(extensive: bool) -> dict[str, object]:
-    return {"original_date": True, "extensive_search": extensive, "max_date": datetime.now(UTC).strftime("%Y-%m-%d")}
+    return {"original_date": True, "extensive_search": extensive, "max_date": _now().strftime("%Y-%m-%d")}
 
 
 def _run_trafilatura(

@@ -14,7 +14,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -430,10 +430,23 @@ def test_published(head: str, expected: datetime | None) -> None:
     assert extract_html(article_html(head=head), "https://www.bayherald.example/news/ferry").published == expected
 
 
-def test_published_in_the_future_is_ignored() -> None:
-    future = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    head = f'<meta property="article:published_time" content="{future}">'
-    assert extract_html(article_html(head=head), "https://www.bayherald.example/news/ferry").published is None
+@pytest.mark.parametrize(
+    ("today", "stated", "expected"),
+    [
+        # a date later in the same month was once cut to the 1st by htmldate's month fallback
+        ("2026-12-01T09:00:00Z", "2026-12-31",           None),
+        ("2026-12-01T09:00:00Z", "2026-12-31T10:00:00Z", None),
+        ("2026-12-01T09:00:00Z", "2027-01-15",           None),
+        ("2026-12-31T09:00:00Z", "2026-12-31",           datetime(2026, 12, 31, tzinfo=UTC)),
+        ("2026-12-01T09:00:00Z", "2026-12-02T08:00:00Z", datetime(2026, 12, 2, 8, tzinfo=UTC)),  # zones ahead of UTC
+    ],
+)  # fmt: skip
+def test_published_in_the_future_is_ignored(
+    monkeypatch: pytest.MonkeyPatch, today: str, stated: str, expected: datetime | None
+) -> None:
+    monkeypatch.setattr(extract_module, "_now", lambda: datetime.fromisoformat(today))
+    head = f'<meta property="article:published_time" content="{stated}">'
+    assert extract_html(article_html(head=head), "https://www.bayherald.example/news/ferry").published == expected
 
 
 def test_sidebar_byline_and_date_are_not_the_articles() -> None:
