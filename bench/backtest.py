@@ -29,7 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from newswatch.alerts.backtest import SEPARATOR, index_tokens, search, show
+from newswatch.alerts.backtest import search, show
+from newswatch.alerts.search import SEPARATOR, index_tokens
 from newswatch.alerts.query import Document, parse
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, ArticleTerms, Story

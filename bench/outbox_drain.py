@@ -29,7 +29,8 @@ from mailservers import WebhookCatcher  # noqa: E402
 
 from newswatch.alerts.delivery import build_channel, deliver  # noqa: E402
 from newswatch.alerts.matcher import Topic, TopicMatch  # noqa: E402
-from newswatch.alerts.outbox import drain, enqueue, release_digest, story_items  # noqa: E402
+from newswatch.alerts.notifier import drain, story_items  # noqa: E402
+from newswatch.alerts.outbox import enqueue, release_digest  # noqa: E402
 from newswatch.alerts.query import parse  # noqa: E402
 from newswatch.alerts.render import render  # noqa: E402
 from newswatch.store.db import open_store  # noqa: E402

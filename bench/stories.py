@@ -1,4 +1,4 @@
-"""Story grouping (crawler/stories.py) scored pairwise on the hand-labelled clusters.
+"""Story grouping (corpus/stories.py) scored pairwise on the hand-labelled clusters.
 
 Workload: tests/stories/articles.json, 33 short news articles in 13 labelled stories
 (same events told in very different words; different events told in nearly the same
@@ -26,8 +26,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.stories import DECAY_PER_DAY, WINDOW
+from newswatch.corpus.ingest import Corpus
+from newswatch.corpus.stories import DECAY_PER_DAY, WINDOW
 from newswatch.store.db import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

@@ -44,7 +44,7 @@ SEED = 6
 
 def _sentences() -> list[str]:
     """Sentences of the real article texts in the repo."""
-    from newswatch.crawler.extract import extract
+    from newswatch.corpus.extract import extract
 
     texts = [p.read_text(encoding="utf-8") for p in sorted((REPO / "seeds").glob("*.txt"))]
     for page in sorted((REPO / "tests" / "pages").glob("*.json")):

@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.crawler import Crawler as ScrapyCrawler
 
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus.ingest import Corpus
 from newswatch.crawler.pipelines import DUPLICATE, NEW
-from newswatch.crawler.processes import IngestWriter
+from newswatch.corpus.processes import IngestWriter
 from newswatch.crawler.sources import Source
 from newswatch.crawler.conditional import save_validators
 from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT

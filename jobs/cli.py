@@ -22,16 +22,17 @@ from sqlalchemy import exists, func, select
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
-from newswatch.alerts.outbox import DEAD, drain, requeue
+from newswatch.alerts.notifier import drain
+from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
-from newswatch.crawler.extract import ExtractionError, extract
+from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
 from newswatch.store.db import open_store
-from newswatch.store.models import Article, Match, OutboxRow, SourceState, Story
+from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 
 log = logging.getLogger("newswatch")
 
@@ -378,16 +379,16 @@ def cmd_status(args) -> int:
                 if source.enabled else None,
             })
         outbox = {
-            "pending": sum(r.status == "pending" for r in rows),
-            "sent": sum(r.status == "sent" for r in rows),
-            "failing": sum(r.status == "pending" and r.attempts > 0 for r in rows),
-            "dead": sum(r.status == DEAD for r in rows),
+            "pending": sum(r.status == OutboxStatus.PENDING for r in rows),
+            "sent": sum(r.status == OutboxStatus.SENT for r in rows),
+            "failing": sum(r.status == OutboxStatus.PENDING and r.attempts > 0 for r in rows),
+            "dead": sum(r.status == OutboxStatus.DEAD for r in rows),
         }
         # last_error holds masked URLs only (delivery never records a URL in clear).
         dead = [
             {"id": r.id, "topic": r.topic, "channel": r.channel, "attempts": r.attempts,
              "created_at": r.created_at.isoformat(), "last_error": r.last_error}
-            for r in rows if r.status == DEAD
+            for r in rows if r.status == OutboxStatus.DEAD
         ]
     store.close()
     if args.json:

@@ -45,7 +45,7 @@ from sqlalchemy.exc import ArgumentError
 
 from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
 from newswatch.alerts.matcher import Topic
-from newswatch.alerts.outbox import RetryPolicy
+from newswatch.alerts.notifier import RetryPolicy
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import TemplateError, Templates
 from newswatch.crawler.sources import Source

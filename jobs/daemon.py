@@ -19,11 +19,12 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.delivery import register_console
-from newswatch.alerts.outbox import DrainResult, drain, release_digest
+from newswatch.alerts.notifier import DrainResult, drain
+from newswatch.alerts.outbox import release_digest
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.distributed import Worker, mark_due
-from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.processes import ExtractionPool, IngestWriter
+from newswatch.corpus.ingest import Corpus
+from newswatch.corpus.processes import ExtractionPool, IngestWriter
 from newswatch.crawler.sources import Source
 from newswatch.jobs import health
 from newswatch.jobs.config import Config, Digest, Schedule

@@ -8,7 +8,7 @@ from datetime import datetime
 from itertools import combinations
 from pathlib import Path
 
-from newswatch.crawler.extract import Article
+from newswatch.corpus.extract import Article
 
 STORIES = Path(__file__).resolve().parent / "stories" / "articles.json"
 

@@ -12,11 +12,11 @@ from sqlalchemy import event, func, select
 
 from newswatch.alerts.delivery import build_channel
 from newswatch.alerts.matcher import Topic
-from newswatch.alerts.outbox import drain
+from newswatch.alerts.notifier import drain
 from newswatch.alerts.query import parse
-from newswatch.crawler import neardup, stories
-from newswatch.crawler.extract import Article, extract_html
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus import neardup, stories
+from newswatch.corpus.extract import Article, extract_html
+from newswatch.corpus.ingest import Corpus
 from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
