@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
 from newswatch.alerts.health import notice_message
-from newswatch.alerts.matcher import TopicMatch
 from newswatch.alerts.query import Snippet
 from newswatch.alerts.render import (
     AlertItem,
@@ -51,7 +50,7 @@ from newswatch.alerts.render import (
     render,
     render_digest,
 )
-from newswatch.store.db import Store, insert_or_ignore
+from newswatch.store.db import Store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)

@@ -24,14 +24,12 @@ import sys
 import tempfile
 import time
 from datetime import datetime
-from pathlib import Path
 
 from newswatch.corpus.ingest import Corpus
 from newswatch.corpus.stories import DECAY_PER_DAY, WINDOW
 from newswatch.store.db import open_store
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from storyset import as_article, labelled, pairwise  # noqa: E402
+from tests.support.storyset import as_article, labelled, pairwise
 
 
 def baseline(items: list[dict]) -> dict[str, object]:

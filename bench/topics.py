@@ -20,7 +20,7 @@ first BASELINE_SAMPLE articles (it takes about half a second an article); `ident
 says whether both give the same (topic, article) pairs there. `speedup` is the
 baseline's ms per article over ours.
 
-Run: python bench/topics.py   (last line: one JSON object of the figures)
+Run: python -m bench.topics   (last line: one JSON object of the figures)
 """
 from __future__ import annotations
 

@@ -20,17 +20,14 @@ from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.crawler import Crawler as ScrapyCrawler
+from scrapy.utils.misc import load_object
 
 from newswatch.corpus.ingest import Corpus
-from newswatch.crawler.pipelines import DUPLICATE, NEW
 from newswatch.corpus.processes import IngestWriter
-from newswatch.crawler.sources import Source
 from newswatch.crawler.conditional import save_validators
-from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT
-from newswatch.crawler.spiders.feed import FeedSpider
-from newswatch.crawler.spiders.page import PageSpider
-from newswatch.crawler.spiders.path import PathSpider
-from newswatch.crawler.spiders.sitemap import SitemapSpider
+from newswatch.crawler.pipelines import DUPLICATE, NEW
+from newswatch.crawler.sources import KINDS, Source
+from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT, NewsSpider
 from newswatch.store.db import Store
 from newswatch.store.models import SourceState
 
@@ -39,7 +36,11 @@ log = logging.getLogger(__name__)
 #: What a run passed over without fetching, as its log line names it.
 SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified"}
 
-SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "page": PageSpider, "path": PathSpider}
+
+def spider_class(source: Source) -> type[NewsSpider]:
+    """The spider that crawls `source`'s kind."""
+    return load_object(KINDS[source.kind].spider)
+
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
 
@@ -121,7 +122,7 @@ class Crawler:
 
     async def crawl(self, source: Source) -> SourceRun:
         started = time.monotonic()
-        crawler = self.runner.create_crawler(SPIDERS[source.kind])
+        crawler = self.runner.create_crawler(spider_class(source))
         self._running[source.name] = crawler
         try:
             await self.runner.crawl(crawler, source=source, context=self.context)

@@ -31,6 +31,7 @@ from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
+from newswatch.jobs.roles import ROLES
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "validate the config and the channel URLs")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
-    sub.add_argument("--role", choices=["all", "scheduler", "crawler", "notifier"], default="all",
+    sub.add_argument("--role", choices=list(ROLES), default="all",
                      help="all (default): everything in this process; scheduler: put due sources on "
                           "Redis (one only); crawler: crawl them (any number); notifier: deliver alerts")
     sub = command("crawl", cmd_crawl, "crawl the named sources now")
@@ -143,14 +144,14 @@ def cmd_run(args) -> int:
     from newswatch.jobs.daemon import App, run_on_reactor
 
     config = load_config(args.config)
-    if args.role in ("scheduler", "crawler") and not config.redis:
+    if ROLES[args.role].needs_redis and not config.redis:
         raise ConfigError(config.path, [("redis", f"required for --role {args.role} "
                                                   "(e.g. redis: redis://127.0.0.1:6379/0)")])
 
     async def main() -> int:
-        app = App(config)
+        app = App(config, role=ROLES[args.role])
         try:
-            return await (app.once() if args.once else app.serve(args.role))
+            return await (app.once() if args.once else app.serve())
         finally:
             app.close()
 
@@ -351,7 +352,7 @@ def cmd_stories(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from newswatch.jobs.health import next_run
+    from newswatch.jobs.schedule import next_run
 
     config = load_config(args.config)
     store = open_store(config.database)

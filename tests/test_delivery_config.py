@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from mailservers import WebhookCatcher
+from support.mailservers import WebhookCatcher
 from newswatch.alerts.render import AlertItem, DigestStory, render, render_digest
 from newswatch.jobs.config import ConfigError, load_config, parse_digest
 

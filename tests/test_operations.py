@@ -15,8 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
-from mailservers import free_port, wait_for
-from newssite import manifest
+from support.mailservers import free_port, wait_for
+from support.newssite import manifest
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
 from newswatch.corpus.extract import Article

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailservers import wait_for
+from support.mailservers import wait_for
 from newswatch.alerts.delivery import Channel, QuietHours, build_channel, parse_retry_after
 from newswatch.alerts.notifier import RetryPolicy, drain
 from newswatch.alerts.outbox import enqueue, release_digest, requeue

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, inspect, select
 
-from mailservers import wait_for
+from support.mailservers import wait_for
 from newswatch.alerts.delivery import build_channel, register_console
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.notifier import _claim, drain

@@ -21,7 +21,7 @@ from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import NearDupBand, OutboxRow
-from storyset import as_article, labelled, pairwise
+from support.storyset import as_article, labelled, pairwise
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

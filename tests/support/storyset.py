@@ -10,7 +10,7 @@ from pathlib import Path
 
 from newswatch.corpus.extract import Article
 
-STORIES = Path(__file__).resolve().parent / "stories" / "articles.json"
+STORIES = Path(__file__).resolve().parent.parent / "stories" / "articles.json"
 
 
 def labelled() -> list[dict]:
