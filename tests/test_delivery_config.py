@@ -231,7 +231,7 @@ def test_status_lists_dead_letters_and_alerts_retry_sends_them(newswatch, webhoo
 def test_daemon_holds_digest_topics_until_their_time(newswatch, webhook_server):
     import signal
 
-    from mailservers import wait_for
+    from support.mailservers import wait_for
 
     drop = newswatch.workdir / "drop"
     drop.mkdir()

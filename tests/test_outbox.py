@@ -166,7 +166,7 @@ def test_dead_letter_after_max_age(store, webhook_server):
 
 
 def test_one_failing_url_neither_blocks_nor_resends_the_others(store, webhook_server):
-    from mailservers import WebhookCatcher
+    from support.mailservers import WebhookCatcher
 
     with WebhookCatcher() as other:
         channels = hook_channel("team", webhook_server, other)
