@@ -5,10 +5,12 @@ scored pairwise."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from newswatch.alerts.delivery import build_channel
 from newswatch.alerts.matcher import Topic
@@ -16,7 +18,7 @@ from newswatch.alerts.outbox import drain
 from newswatch.alerts.query import parse
 from newswatch.crawler import neardup, stories
 from newswatch.crawler.extract import Article, extract_html
-from newswatch.crawler.ingest import Corpus
+from newswatch.crawler.ingest import Addition, Corpus
 from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
@@ -276,3 +278,32 @@ def test_lookups_search_indexes_and_never_scan_the_corpus(tmp_path):
             details = [row[-1] for row in plan]
             assert not [d for d in details if d.startswith("SCAN")], (statement, details)
     store.close()
+
+
+@pytest.mark.postgres
+def test_concurrent_reports_of_one_event_make_one_story(postgres_url):
+    """Two processes store reports of one event at once: the second waits for the first
+    to commit its new story (story assignment takes an advisory lock), then joins it,
+    instead of starting a story of its own from a view without the first."""
+    first_store, second_store = open_store(postgres_url), open_store(postgres_url)
+    by_id = {item["id"]: item for item in labelled()}
+    first, second = by_id["starship-12-wire"], by_id["starship-12-local"]
+    results = {}
+    try:
+        with first_store.session() as session:
+            results["first"] = Corpus(first_store, [])._add(session, Addition(as_article(first), first["source"]))
+            racer = threading.Thread(target=lambda: results.setdefault(
+                "second", Corpus(second_store, []).add(as_article(second), second["source"])))
+            racer.start()
+            deadline = time.monotonic() + 10
+            with first_store.engine.connect() as watcher:
+                while not watcher.execute(select(func.count()).select_from(
+                        select(1).select_from(text("pg_locks"))
+                        .where(text("locktype = 'advisory' AND NOT granted")).subquery())).scalar():
+                    assert time.monotonic() < deadline, "the second report never waited for the first"
+                    time.sleep(0.01)
+        racer.join(timeout=10)
+        assert results["second"].story_id == results["first"].story_id
+    finally:
+        first_store.close()
+        second_store.close()
