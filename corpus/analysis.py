@@ -32,7 +32,7 @@ class Analysis:
 
     content_hash: str
     signature: neardup.Signature
-    story_terms: dict[str, float]
+    story_terms: stories.Terms
     index_terms: str
     matches: tuple[TopicMatch, ...]
 

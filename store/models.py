@@ -11,8 +11,9 @@
   `rel=canonical`, the feed's link); a URL found here is never fetched again.
 - `NearDupBand`, `NearDupSignature`: the MinHash-LSH index of original articles (dedup
   level 3, corpus/neardup.py).
-- `StoryTerm`: the distinctive terms of each article, by time, for grouping articles into
-  stories (dedup level 4, corpus/stories.py).
+- `StoryTerm`, `TermCount`: each article's TF-IDF vector, by term and time, and the
+  corpus's document frequencies, for grouping articles into stories (dedup level 4,
+  corpus/stories.py).
 - `Match`: a topic matched an article, with its score and snippets.
 - `OutboxRow`: one alert to deliver, unique per (topic, story, channel) — or per (topic,
   article, channel) for a topic that asks for every article — written in the same
@@ -177,9 +178,21 @@ class StoryTerm(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    # The article's story (fixed once stored), copied so that counting a term's stories
-    # reads the term's index range only.
+    # The article's story (fixed once stored), copied so that a lookup reads the term
+    # index alone.
     story_id: Mapped[int | None] = mapped_column(Integer)
+    # The term's weight in the article's unit TF-IDF vector (corpus/stories.py).
+    weight: Mapped[float | None] = mapped_column(Float)
+
+
+class TermCount(Base):
+    """How many stored articles hold a story term (corpus/stories.py's document
+    frequency), by term key; one row counts the articles themselves."""
+
+    __tablename__ = "term_counts"
+
+    term_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    documents: Mapped[int] = mapped_column(Integer)
 
 
 class Match(Base):
