@@ -45,6 +45,7 @@ from scrapy_redis.queue import FifoQueue
 from sqlalchemy import func, select
 
 from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext, SourceRun, record
+from newswatch.crawler.refusal import REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
 from newswatch.crawler.spiders.base import FAILED, NewsSpider
 from newswatch.store.models import Article
@@ -163,7 +164,7 @@ class _OnDemand:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.redis = redis.Redis.from_url(crawler.settings["REDIS_URL"])
         spider._starting = False
-        spider._failed_reported = 0
+        spider._reported = {}  # stats key -> how much of it the run's hash has
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._poll_often, signal=signals.spider_opened)
         return spider
@@ -215,16 +216,17 @@ class _OnDemand:
         return super().follow_article(url)
 
     def _report(self) -> None:
-        """Add the failures this worker counted since its last report, and the source's
-        error, to the run's hash."""
-        failed = self.crawler.stats.get_value(FAILED, 0)
+        """Add the failures and refusals this worker counted since its last report, and
+        the source's error, to the run's hash."""
+        counts = {key: self.crawler.stats.get_value(key, 0) for key in (FAILED, REFUSED_PRIVATE, REFUSED_FILE)}
         with self.redis.pipeline() as pipe:  # nothing to add: no round trip
-            if failed > self._failed_reported:
-                pipe.hincrby(run_key(self.name), FAILED, failed - self._failed_reported)
+            for key, count in counts.items():
+                if count > self._reported.get(key, 0):
+                    pipe.hincrby(run_key(self.name), key, count - self._reported.get(key, 0))
             if self.error:
                 pipe.hset(run_key(self.name), "error", self.error)
             pipe.execute()
-        self._failed_reported = failed
+        self._reported = counts
         self.error = None  # reported: the next run's, if any, is its own
 
     def _finish_run(self) -> None:
@@ -257,6 +259,8 @@ class _OnDemand:
             failed=int(fields.get(FAILED.encode(), 0)),
             error=fields[b"error"].decode() if b"error" in fields else None,
             duration_s=time.time() - started,
+            refused_private=int(fields.get(REFUSED_PRIVATE.encode(), 0)),
+            refused_file=int(fields.get(REFUSED_FILE.encode(), 0)),
         )
         record(self.context.corpus.store, result)
         log.info("source %s: run over: %d new, %d duplicate, %d failed in %.1fs%s",

@@ -81,6 +81,9 @@ class SourceState(Base):
     new_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Requests the last run refused (crawler/refusal.py): a private address, a local file.
+    refused_private_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refused_file_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     failures_in_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
