@@ -52,6 +52,8 @@ SETTINGS = {
         "newswatch.crawler.pipelines.IngestPipeline": 200,
     },
     "DOWNLOADER_MIDDLEWARES": {
+        "newswatch.crawler.guard.PrivateAddressMiddleware": 50,  # before robots.txt's (100)
+        "newswatch.crawler.guard.PrivateAddressErrors": 600,  # after retries (550)
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "newswatch.crawler.backoff.BackoffRetryMiddleware": 550,
         "newswatch.crawler.conditional.ConditionalGetMiddleware": 560,
@@ -61,6 +63,8 @@ SETTINGS = {
         "file": "newswatch.crawler.localfiles.PathFileHandler",
         "data": None, "ftp": None, "s3": None,
     },
+    "NEWSWATCH_ALLOW_PRIVATE": False,
+    "TWISTED_DNS_RESOLVER": "newswatch.crawler.guard.GuardedResolver",  # crawl: {allow_private: true} (see guard.py)
     "ROBOTSTXT_OBEY": True,
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 4,  # Scrapy's slots are per host name

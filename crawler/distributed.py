@@ -279,14 +279,14 @@ class Worker:
     workers that are not."""
 
     def __init__(self, context: CrawlContext, redis_url: str,
-                 run_over: Callable[[SourceRun], None] = lambda run: None):
+                 run_over: Callable[[SourceRun], None] = lambda run: None, settings: dict | None = None):
         """`run_over` is called with each run this worker records (on the reactor's
-        thread), after it is recorded."""
+        thread), after it is recorded; `settings` are the config's (`crawl:`)."""
         self.context = context
         self.run_over = run_over
         self.name = uuid.uuid4().hex[:12]
         self.redis = redis.Redis.from_url(redis_url)
-        self.runner = AsyncCrawlerRunner({**SETTINGS, **redis_settings(redis_url, self.name)})
+        self.runner = AsyncCrawlerRunner({**SETTINGS, **(settings or {}), **redis_settings(redis_url, self.name)})
 
     async def run(self, sources: Iterable[Source]) -> None:
         await asyncio.to_thread(self.beat)

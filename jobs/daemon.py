@@ -211,7 +211,8 @@ class App:
                 )
         worker = None
         if role == "crawler":
-            worker = Worker(self.crawler.context, self.config.redis, self._distributed_run_over)
+            worker = Worker(self.crawler.context, self.config.redis, self._distributed_run_over,
+                            dict(self.config.crawl_settings))
             crawling = asyncio.ensure_future(worker.run(self.config.sources))
             crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
             counted: dict[str, dict] = {}

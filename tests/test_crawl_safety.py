@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -92,3 +93,104 @@ def test_no_data_ftp_or_s3_handlers():
     handlers = SETTINGS["DOWNLOAD_HANDLERS"]
     assert {scheme: handlers[scheme] for scheme in ("data", "ftp", "s3")} == dict.fromkeys(("data", "ftp", "s3"))
     assert handlers["file"] == "newswatch.crawler.localfiles.PathFileHandler"
+
+
+# --- private addresses ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address, private", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("10.1.2.3", True), ("172.16.0.1", True),
+    ("192.168.1.1", True), ("169.254.169.254", True), ("100.64.0.1", True), ("100.127.255.254", True),
+    ("0.0.0.0", True), ("224.0.0.251", True), ("239.255.255.250", True), ("255.255.255.255", True),
+    ("::1", True), ("::", True), ("fc00::1", True), ("fd12:3456::1", True), ("fe80::1%eth0", True),
+    ("ff02::1", True), ("::ffff:127.0.0.1", True), ("::ffff:169.254.169.254", True),
+    ("::127.0.0.1", True), ("2002:7f00:1::1", True), ("64:ff9b::a00:1", True),
+    ("8.8.8.8", False), ("93.184.215.14", False), ("100.128.0.1", False), ("2606:4700:4700::1111", False),
+    ("::ffff:8.8.8.8", False), ("2002:808:808::1", False), ("64:ff9b::808:808", False),
+])
+def test_private_addresses(address, private):
+    from newswatch.crawler.guard import is_private
+
+    assert is_private(address) is private
+
+
+def test_the_resolver_checks_every_answer_so_rebinding_gets_nothing_through():
+    """A name that answers public, then private (DNS rebinding): the guard filters the
+    addresses each connection is made to, so the second connection gets none."""
+    from twisted.internet.address import IPv4Address
+    from newswatch.crawler.guard import GuardedResolver
+
+    answers = iter(["93.184.215.14", "127.0.0.1"])
+
+    class Rebinding:
+        def resolveHostName(self, receiver, host, port=0, types=None, semantics="TCP"):
+            receiver.resolutionBegan(None)
+            receiver.addressResolved(IPv4Address("TCP", next(answers), port))
+            receiver.resolutionComplete()
+
+    class Receiver:
+        def __init__(self):
+            self.addresses = []
+
+        def resolutionBegan(self, resolution):
+            pass
+
+        def addressResolved(self, address):
+            self.addresses.append(address.host)
+
+        def resolutionComplete(self):
+            pass
+
+    guard = GuardedResolver(Rebinding())
+    first, second = Receiver(), Receiver()
+    guard.resolveHostName(first, "rebind.example", 80)
+    guard.resolveHostName(second, "rebind.example", 80)
+    assert (first.addresses, second.addresses) == (["93.184.215.14"], [])
+    assert guard.refusals == {("rebind.example", 80): ["127.0.0.1"]}
+
+
+def test_private_addresses_are_refused_on_every_hop_unless_admitted(newswatch):
+    """The feed's own host and port are admitted (`allow_private` on the source); every
+    other private address it leads to is refused: a literal, a name resolving to
+    loopback, an IPv4-mapped IPv6 form, a decimal IPv4, a redirect. The other server
+    never sees a request, its robots.txt included."""
+    newswatch.allow_private = False
+    with NewsSite(articles=[]) as feed_site, NewsSite() as internal:
+        port, plain_feed = urlsplit(internal.base_url).port, internal.feed_url
+        article = KOREA[0]["path"]
+        feed_site.add_page(article, PAGE)  # the source's own host: admitted
+        feed_site.set_response("/go.html", 302, headers={"Location": internal.url(KOREA[1]["path"])})
+        feed_site.add_page("/rss.xml", rss([
+            feed_site.url(article),
+            feed_site.url("/go.html"),
+            internal.url(KOREA[1]["path"]),
+            f"http://localhost:{port}{ARTICLES[2]['path']}",
+            f"http://[::ffff:127.0.0.1]:{port}{ARTICLES[3]['path']}",
+            f"http://2130706433:{port}{ARTICLES[4]['path']}",
+        ]), "application/rss+xml")
+
+        runs, log = run_once(newswatch, [
+            {"name": "admitted", "feed": feed_site.feed_url, "allow_private": True},
+            {"name": "plain", "feed": internal.feed_url},
+        ])
+
+        assert internal.requests == []
+        assert stored(newswatch) == [feed_site.url(article)]
+    admitted, plain = runs["admitted"], runs["plain"]
+    assert (admitted["new"], admitted["refused_private"], admitted["failed"]) == (1, 5, 0), log
+    assert (plain["refused_private"], plain["last_error"]) == (1, f"{plain_feed}: refused (private address)")
+    refusals = [line for line in log.splitlines() if "refused (private address) http" in line]
+    assert len(refusals) == 6, log
+    assert "Traceback" not in log
+    assert "5 refused (private address)" in newswatch("status").stdout
+
+
+def test_allow_private_keys(newswatch, tmp_path):
+    newswatch.allow_private = False
+    newswatch.write_config({"sources": [{"name": "a", "feed": "http://10.0.0.5/rss.xml", "allow_private": "maybe"}]})
+    done = newswatch("check")
+    assert (done.returncode, done.stderr.strip()) == (
+        2, "newswatch.yaml: sources[0].allow_private: Input should be a valid boolean, unable to interpret input")
+    newswatch.write_config({"crawl": {"allow_private": True},
+                            "sources": [{"name": "a", "feed": "http://10.0.0.5/rss.xml", "allow_private": True}]})
+    assert newswatch("check").returncode == 0
