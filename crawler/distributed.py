@@ -45,6 +45,8 @@ from scrapy_redis.queue import FifoQueue
 from sqlalchemy import func, select
 
 from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext, SourceRun, record
+from newswatch.crawler import queuecodec
+from newswatch.crawler.queuecodec import BadQueueEntry
 from newswatch.crawler.refusal import REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
 from newswatch.crawler.spiders.base import FAILED, NewsSpider
@@ -71,6 +73,7 @@ def redis_settings(url: str, worker: str) -> dict:
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "newswatch.crawler.distributed.LeasedQueue",
+        "SCHEDULER_SERIALIZER": "newswatch.crawler.queuecodec",  # JSON: never unpickled
         "SCHEDULER_QUEUE_KEY": f"{PREFIX}:%(spider)s:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{PREFIX}:%(spider)s:seen",
         # The queue is shared: a worker that stops must not empty it for the others.
@@ -117,10 +120,11 @@ class LeasedQueue(FifoQueue):
     (LMOVE, atomic) to this worker's list of requests taken (`taken_key`). The spider
     empties that list when it is idle; a worker found dead hands it back (`Worker`).
     Returned requests are popped first; one whose URL the corpus knows by now (the dead
-    worker stored it) is dropped there."""
+    worker stored it) is dropped there. Entries are JSON (`queuecodec`), whatever
+    serializer scrapy-redis passes; one that does not decode is dropped."""
 
     def __init__(self, server, spider, key, serializer=None):
-        super().__init__(server, spider, key, serializer)
+        super().__init__(server, spider, key, queuecodec)
         worker = spider.crawler.settings["NEWSWATCH_WORKER"]
         self.taken = taken_key(spider.name, worker)
         self.returned = returned_key(spider.name)
@@ -128,14 +132,33 @@ class LeasedQueue(FifoQueue):
     def __len__(self) -> int:
         return self.server.llen(self.key) + self.server.llen(self.returned)
 
+    def _encode_request(self, request):
+        return queuecodec.encode(request, self.spider)
+
+    def _decode_request(self, encoded_request):
+        return queuecodec.decode(encoded_request, self.spider)
+
     def pop(self, timeout=0):
         while (data := self.server.lmove(self.returned, self.taken, "RIGHT", "LEFT")) is not None:
-            request = self._decode_request(data)
-            if not self.spider.context.corpus.known(request.url):
+            request = self._take(data)
+            if request is not None and not self.spider.context.corpus.known(request.url):
                 return request
             self.server.lrem(self.taken, 1, data)
-        data = self.server.lmove(self.key, self.taken, "RIGHT", "LEFT")
-        return self._decode_request(data) if data is not None else None
+        while (data := self.server.lmove(self.key, self.taken, "RIGHT", "LEFT")) is not None:
+            request = self._take(data)
+            if request is not None:
+                return request
+            self.server.lrem(self.taken, 1, data)
+        return None
+
+    def _take(self, data: bytes):
+        """The request in `data`, or None (logged) if it is not one of ours."""
+        try:
+            return self._decode_request(data)
+        except BadQueueEntry as exc:
+            log.warning("dropped an entry of the queue %s that is not a newswatch request: %s",
+                        self.key, exc, extra={"source": self.spider.source.name})
+            return None
 
 
 def followed_key(spider: str) -> str:

@@ -35,6 +35,11 @@ ARTICLE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
 
 class NewsSpider(scrapy.Spider):
+    #: The methods a request may name as its callback or errback (a shared queue's
+    #: entries are checked against them, queuecodec.py).
+    REQUEST_CALLBACKS = frozenset({"parse_article", "article_failed", "source_failed",
+                                   "parse_feed", "parse_sitemap", "parse_listing"})
+
     def __init__(self, source: Source, context: Any, **kwargs):
         super().__init__(name=f"{source.kind}:{source.name}", **kwargs)
         self.source = source
