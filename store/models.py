@@ -231,6 +231,10 @@ class OutboxRow(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SQLite: the drain delivering the row ("host:pid:nonce") and until when its claim
+    # holds (PostgreSQL claims rows with advisory locks instead; see alerts/outbox.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TopicRecord(Base):
