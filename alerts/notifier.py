@@ -2,10 +2,14 @@
 
 `drain` delivers due rows (written by `newswatch.alerts.outbox.enqueue`):
 
-- `_claim` picks the due rows; on PostgreSQL it claims them for this drain (an advisory
-  lock per row, held by a connection of the drain's own), so several notifiers never take
-  the same row, and a notifier that dies hands its rows back at once (its connection
-  goes, and its locks with it).
+- `_claim` picks the due rows and claims them for this drain, so that any number of
+  drains at once (notifiers, `run --once` or `alerts retry` beside a daemon) never take
+  the same row. On PostgreSQL: an advisory lock per row, held by a connection of the
+  drain's own; a notifier that dies hands its rows back at once (its connection goes,
+  and its locks with it). On SQLite: an IMMEDIATE transaction (one writer at a time)
+  marks the free rows `claimed_by` this drain; only the rows it won are sent. A claim
+  holds until the drain ends, `CLAIM_LEASE` at most, or until its process is found dead
+  (same host).
 - Each URL of a channel is tracked on its own (`OutboxRow.delivered` holds the keys of
   the URLs that accepted the alert): a failing URL is retried without re-sending to the
   others, and a row is `sent` only when every URL of its channel has accepted it.
@@ -30,7 +34,10 @@ send, and an accepted URL is never sent the same alert again.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -57,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: The first key of the outbox's advisory locks (the second is the row id): "nw".
 CLAIM_LOCKS = 0x6E77
+#: How long a SQLite claim holds if its drain neither ends nor is found dead.
+CLAIM_LEASE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -163,9 +172,8 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
     drain holds is skipped; the rows are read again once locked, so a row that a drain
     settled just before letting go is not taken again. The locks are not part of any
     transaction, and a notifier that dies (kill -9, a lost machine) loses its connection:
-    PostgreSQL releases its locks, and the next drain takes its rows at once. A SQLite
-    file has one notifier (the one process, or one `--role notifier`): its rows are
-    selected only.
+    PostgreSQL releases its locks, and the next drain takes its rows at once. On SQLite
+    see `_claim_sqlite`.
     """
     query = select(OutboxRow).where(OutboxRow.status == OutboxStatus.PENDING)
     if not ignore_backoff:
@@ -174,6 +182,8 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
         query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
     if only is not None:
         query = query.where(OutboxRow.id.in_(list(only)))
+    if claims.dialect.name == "sqlite":
+        query = _claim_sqlite(claims, query)
     with Session(claims) as session:
         if claims.dialect.name == "postgresql":
             candidates = session.scalars(query.with_only_columns(OutboxRow.id)).all()
@@ -191,11 +201,60 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
         ]
 
 
+def _claim_sqlite(claims: Connection, query):
+    """Claim the free rows among `query`'s for this drain; `query` narrowed to them.
+
+    In one IMMEDIATE transaction (SQLite's write lock, taken at BEGIN: no other drain
+    reads between this one's read and its write): the rows whose claim is free (none,
+    expired, or its drain's process dead) get this drain's token."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    now = datetime.now(timezone.utc)
+    claims.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        candidates = claims.execute(
+            query.with_only_columns(OutboxRow.id, OutboxRow.claimed_by, OutboxRow.claimed_until)).all()
+        won = [row_id for row_id, holder, until in candidates
+               if holder is None or until is None or until <= now or _gone(holder)]
+        if won:
+            claims.execute(update(OutboxRow).where(OutboxRow.id.in_(won))
+                           .values(claimed_by=token, claimed_until=now + CLAIM_LEASE))
+        claims.commit()
+    except BaseException:
+        claims.rollback()
+        raise
+    claims.info["outbox_claim"] = token
+    return query.where(OutboxRow.claimed_by == token)
+
+
+def _gone(holder: str) -> bool:
+    """True if the drain `holder` ran in a process of this host that is no more."""
+    host, _, rest = holder.partition(":")
+    pid_text, _, _nonce = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's: its lease decides
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this process's (another drain of it, still running)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _unclaim(claims: Connection) -> None:
     """Let go of the rows `_claim` took on `claims` (before it goes back to the pool)."""
     if claims.dialect.name == "postgresql":
         claims.rollback()  # whatever failed mid-claim: the connection must take a statement
         claims.execute(text("SELECT pg_advisory_unlock_all()"))
+    token = claims.info.pop("outbox_claim", None)
+    if token is not None:
+        claims.rollback()
+        claims.execute(update(OutboxRow).where(OutboxRow.claimed_by == token)
+                       .values(claimed_by=None, claimed_until=None))
+        claims.commit()
 
 
 def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,

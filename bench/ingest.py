@@ -71,7 +71,7 @@ def fetch_only(feed_url: str) -> None:
         def parse_article(self, response):
             FetchOnly.fetched += 1
 
-    process = CrawlerProcess({**SETTINGS, "ITEM_PIPELINES": {}})
+    process = CrawlerProcess({**SETTINGS, "ITEM_PIPELINES": {}, "NEWSWATCH_ALLOW_PRIVATE": True})
     process.crawl(FetchOnly)
     started = time.perf_counter()
     process.start()
@@ -91,6 +91,7 @@ def main() -> None:
                 "topics": [{"name": f"topic-{i}", "query": q, "notify": ["local"]}
                            for i, q in enumerate(TOPICS)],
                 "channels": {"local": ["console://"]},
+                "crawl": {"allow_private": True},  # the site is on 127.0.0.1
             }))
             cli = [sys.executable, "-m", "newswatch.jobs.cli", "--config", str(config)]
             started = time.perf_counter()

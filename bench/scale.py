@@ -120,6 +120,7 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path,
     config.write_text(yaml.safe_dump({
         "database": url, "redis": REDIS,
         "sources": [{"name": source.name, "feed": feed_url, "every": "1d"}],
+        "crawl": {"allow_private": True},  # the site is on 127.0.0.1
     }))
     logs = [workdir / f"w{workers}-{i}.log" for i in range(workers)]
     processes = [

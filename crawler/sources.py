@@ -38,7 +38,8 @@ class Source:
     article-looking-link heuristic); `max_age` skips articles published longer ago than
     that (where the feed or sitemap says when); `headers` are sent with every request of
     the source (a User-Agent, a cookie); a source that is not `enabled` is only crawled
-    when named explicitly."""
+    when named explicitly; `allow_private` admits private addresses for the source's own
+    URL's host and port (crawler/guard.py)."""
 
     name: str
     kind: str
@@ -47,3 +48,4 @@ class Source:
     max_age: timedelta | None = None
     headers: tuple[tuple[str, str], ...] = ()
     enabled: bool = True
+    allow_private: bool = False

@@ -373,6 +373,8 @@ def cmd_status(args) -> int:
                 "new": state.new_count if state else 0,
                 "duplicate": state.duplicate_count if state else 0,
                 "failed": state.failed_count if state else 0,
+                "refused_private": state.refused_private_count if state else 0,
+                "refused_file": state.refused_file_count if state else 0,
                 "last_error": state.last_error if state else None,
                 "failures_in_row": state.failures_in_row if state else 0,
                 "broken_since": state.broken_since.isoformat() if state and state.broken_since else None,
@@ -400,6 +402,8 @@ def cmd_status(args) -> int:
         took = f" in {s['duration_s']}s" if s["duration_s"] is not None else ""
         print(f"{s['name']:<20} last run {(s['last_run'] or 'never')[:19]:<19}{took}, {when}: "
               f"{s['new']} new, {s['duplicate']} duplicate, {s['failed']} failed"
+              + (f", {s['refused_private']} refused (private address)" if s["refused_private"] else "")
+              + (f", {s['refused_file']} refused (local file)" if s["refused_file"] else "")
               + (f"  BROKEN since {s['broken_since'][:19]}" if s["broken_since"] else "")
               + (f"  error: {s['last_error']}" if s["last_error"] else ""))
     print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent, "

@@ -208,6 +208,7 @@ class SourceModel(_Model):
     links: Annotated[str, AfterValidator(_css_selector)] | None = None
     every: Annotated[Schedule, BeforeValidator(parse_schedule)] = Schedule(seconds=15 * 60)
     enabled: bool = True
+    allow_private: bool = False  # its own URL's host and port may be a private address
     max_age: Duration | None = None
     headers: dict[Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")], str] = Field(
         default_factory=dict
@@ -277,9 +278,11 @@ class CrawlModel(_Model):
     timeout: Duration = timedelta(seconds=30)
     max_size_mb: Annotated[int, Field(ge=1, le=1024)] = 10
     retry_after_max: Duration = timedelta(minutes=2)
+    allow_private: bool = False  # every source may reach private addresses
 
     def scrapy_settings(self) -> dict[str, Any]:
         return {
+            "NEWSWATCH_ALLOW_PRIVATE": self.allow_private,
             "DOWNLOAD_TIMEOUT": self.timeout.total_seconds(),
             "DOWNLOAD_MAXSIZE": self.max_size_mb * 1024 * 1024,
             "RETRY_AFTER_MAX": self.retry_after_max.total_seconds(),
@@ -485,6 +488,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
             max_age=source.max_age,
             headers=tuple(source.headers.items()),
             enabled=source.enabled,
+            allow_private=source.allow_private,
         ))
 
     if problems:

@@ -28,7 +28,8 @@ class CrawlerWorker:
         from newswatch.crawler.distributed import Worker
         from newswatch.jobs import schedule
 
-        self.worker = Worker(app.crawler.context, app.config.redis, app.distributed_run_over)
+        self.worker = Worker(app.crawler.context, app.config.redis, app.distributed_run_over,
+                             dict(app.config.crawl_settings))
         self.crawling = asyncio.ensure_future(self.worker.run(app.config.sources))
         self.crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
         self.app = app

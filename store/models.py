@@ -84,6 +84,9 @@ class SourceState(Base):
     new_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Requests the last run refused (crawler/refusal.py): a private address, a local file.
+    refused_private_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refused_file_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     failures_in_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -254,6 +257,10 @@ class OutboxRow(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SQLite: the drain delivering the row ("host:pid:nonce") and until when its claim
+    # holds (PostgreSQL claims rows with advisory locks instead; see alerts/outbox.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TopicRecord(Base):

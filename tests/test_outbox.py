@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -153,6 +154,56 @@ def test_dead_letter_after_max_attempts_then_retry(store, webhook_server):
     assert requeue(store) == [row.id]
     assert drain(store, channels, retry=policy).sent == 1
     assert len(webhook_server.posts) == 1
+
+
+def test_two_drains_at_once_send_each_alert_once(store, webhook_server):
+    """A second drain while the first is sending (slowly) takes none of its rows."""
+    channels = hook_channel("hook", webhook_server)
+    for n in range(6):
+        add_story(store, "korea-arms", ["hook"], title=f"Seoul weighs arms for Kyiv, part {n}")
+    webhook_server.delay = 0.3
+    first: list = []
+    thread = threading.Thread(target=lambda: first.append(drain(store, channels, retry=FAST)))
+    thread.start()
+    wait_for(lambda: webhook_server.posts)  # the first drain has claimed its rows
+    second = drain(store, channels, retry=FAST)
+    thread.join()
+
+    assert (first[0].sent, second.sent) == (6, 0)
+    assert len(webhook_server.posts) == 6
+    assert {r.status for r in rows(store)} == {SENT}
+
+
+def test_daemon_and_alerts_retry_at_once_send_nothing_twice(newswatch, webhook_server, tmp_path):
+    """`newswatch alerts retry --all-failed` beside a running daemon (which drains every
+    few seconds): on SQLite each drain sends only the rows it claimed."""
+    alerts = 20
+    newswatch.write_config({
+        "database": f"sqlite:///{tmp_path / 'nw.db'}",
+        "topics": [{"name": "korea-arms", "query": "South Korea Ukraine arms", "notify": ["hook"]}],
+        "channels": {"hook": [webhook_server.apprise_url("/hook")]},
+    })
+    store = open_store(f"sqlite:///{tmp_path / 'nw.db'}")
+    for n in range(alerts):
+        add_story(store, "korea-arms", ["hook"], title=f"Seoul weighs arms for Kyiv, part {n}")
+    with store.session() as session:
+        session.query(OutboxRow).update({"status": DEAD, "attempts": 25})
+    webhook_server.delay = 0.4  # the retry's drain lasts longer than the daemon's drain interval
+    daemon = newswatch.start("run")
+    try:
+        started = [daemon.stderr.readline() for _ in range(1)]
+        while "newswatch running" not in started[-1] and started[-1]:
+            started.append(daemon.stderr.readline())
+        retried = newswatch("alerts", "retry", "--all-failed")
+        wait_for(lambda: all(r.status == SENT for r in rows(store)), timeout=60)
+    finally:
+        daemon.terminate()
+        _, rest = daemon.communicate(timeout=30)
+        daemon_log = "".join(started) + rest
+    store.close()
+
+    titles = [post[2]["title"] for post in webhook_server.posts]
+    assert sorted(titles) == sorted(set(titles)) and len(titles) == alerts, (retried.stdout, daemon_log)
 
 
 def test_dead_letter_after_max_age(store, webhook_server):
