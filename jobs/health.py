@@ -15,6 +15,7 @@ from typing import Sequence
 from apscheduler.triggers.cron import CronTrigger
 
 from newswatch.alerts.health import enqueue_notice
+from newswatch.alerts.status import next_run  # noqa: F401  (its home before web/ needed it)
 from newswatch.jobs.config import Schedule
 from newswatch.store.db import Store
 from newswatch.store.models import SourceState
@@ -33,14 +34,6 @@ def interval(schedule: Schedule, now: datetime) -> timedelta:
     trigger = CronTrigger.from_crontab(schedule.cron, timezone=timezone.utc)
     first = trigger.get_next_fire_time(None, now)
     return trigger.get_next_fire_time(first, first + timedelta(seconds=1)) - first
-
-
-def next_run(schedule: Schedule, last_run: datetime | None, now: datetime) -> datetime:
-    """When the daemon crawls the source next (now, if it never ran or is overdue)."""
-    if schedule.seconds:
-        due = last_run + timedelta(seconds=schedule.seconds) if last_run else now
-        return max(due, now)
-    return CronTrigger.from_crontab(schedule.cron, timezone=timezone.utc).get_next_fire_time(None, now)
 
 
 def assess(state: SourceState, every: timedelta, now: datetime) -> str | None:
