@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from newswatch.alerts.status import dead_alerts, outbox_counts, sources_status
+from newswatch.alerts.status import outbox_counts, sources_status
 from newswatch.web import api, read
 from newswatch.web.auth import csrf_ok, csrf_token, safe_next
 from newswatch.web.context import WebContext, context, duration, page_access
@@ -89,7 +89,7 @@ def sources_page(request: Request, web: WebContext = Depends(context)):
 def alerts_page(request: Request, retried: int | None = None, web: WebContext = Depends(context)):
     with web.store.session() as session:
         counts = outbox_counts(session)
-        dead = dead_alerts(session)
+        dead = read.alerts(session, "dead", 200)
         pending = read.alerts(session, "pending", 100)
         sent = read.alerts(session, "sent", 50)
         outcome = read.alert_status(session, retried) if retried is not None else None
