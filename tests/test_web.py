@@ -31,7 +31,7 @@ from newswatch.jobs.config import ConfigError, load_config
 from newswatch.jobs.metrics import Metrics
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
-from newswatch.store.models import OutboxRow, utcnow
+from newswatch.store.models import utcnow
 from newswatch.web.app import create_app, ops_app
 from newswatch.web.context import WebContext
 
@@ -427,7 +427,7 @@ def test_web_config(tmp_path, monkeypatch, web, problem):
     path = _write(tmp_path, f"web: {web}\n")
     if problem is None:
         loaded = load_config(path)
-        assert loaded.web.port in (8080,) and "abc" not in repr(loaded.web)
+        assert loaded.web.port == 8080 and "abc" not in repr(loaded.web)  # the token stays hidden
     else:
         with pytest.raises(ConfigError, match=re.escape(problem)):
             load_config(path)
@@ -494,3 +494,33 @@ def test_seeds_demo_served_by_newswatch_web(newswatch):
         _, stderr = server.communicate(timeout=20)
     assert server.returncode == 0, stderr
     assert TOKEN not in stderr and TOKEN not in run.stderr
+
+
+@pytest.mark.slow
+def test_the_daemon_serves_the_web_app_on_its_loop(newswatch, news_site, webhook_server):
+    """`newswatch run` with `web:`: the app answers while the daemon crawls and delivers
+    on the same event loop, and SIGTERM closes its port."""
+    config = crawled_config(news_site, webhook_server, WebhookCatcher())
+    newswatch.write_config(config)
+    base = f"http://127.0.0.1:{config['web']['port']}"
+    daemon = newswatch.start("run")
+    try:
+        wait_for(lambda: get(f"{base}/healthz")[0] == 200, timeout=60)
+        hits = sum(expected_hits().values())
+
+        def counted() -> int:
+            status, _, body = get(f"{base}/api/topics", BEARER)
+            return sum(t["hits"] for t in json.loads(body)) if status == 200 else -1
+
+        wait_for(lambda: counted() == hits, timeout=60)
+        assert get(f"{base}/api/topics")[0] == 401
+        assert b"newswatch_matches_total" in get(f"{base}/metrics")[2]
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+        assert daemon.returncode == 0, stderr
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    assert get(f"{base}/healthz")[0] == 0  # the port is closed
+    assert TOKEN not in stderr
