@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -22,18 +23,20 @@ from sqlalchemy import exists, func, select
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
-from newswatch.alerts.notifier import drain
-from newswatch.alerts.outbox import requeue
+from newswatch.alerts.notifier import drain, requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
+from newswatch.alerts.status import as_json, dead_alerts, outbox_counts, sources_status
 from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
 from newswatch.jobs.roles import ROLES
+from newswatch.jobs.schedule import next_runs
 from newswatch.store.db import open_store
-from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
+from newswatch.store.models import Article, Match, Story
+from newswatch.web.server import ListenError
 
 log = logging.getLogger("newswatch")
 
@@ -50,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 
@@ -105,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("action", choices=["retry"])
     sub.add_argument("ids", nargs="*", type=int, metavar="ID", help="alert ids (see `newswatch status`)")
     sub.add_argument("--all-failed", action="store_true", help="every dead-lettered alert")
+    command("web", cmd_web, "serve the web app (pages, JSON API, Atom feeds) alone")
     sub = command("db", cmd_db, "database maintenance")
     sub.add_argument("action", choices=["upgrade"])
     return parser
@@ -352,47 +359,12 @@ def cmd_stories(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from newswatch.jobs.schedule import next_run
-
     config = load_config(args.config)
     store = open_store(config.database)
-    now = datetime.now(timezone.utc)
     with store.session() as session:
-        states = {s.name: s for s in session.scalars(select(SourceState))}
-        rows = session.scalars(select(OutboxRow)).all()
-        sources = []
-        for source in config.sources:
-            state = states.get(source.name)
-            last_run = state.last_run_at if state else None
-            sources.append({
-                "name": source.name,
-                "kind": source.kind,
-                "enabled": source.enabled,
-                "last_run": last_run.isoformat() if last_run else None,
-                "duration_s": round(state.last_duration_s, 2) if state and state.last_duration_s else None,
-                "new": state.new_count if state else 0,
-                "duplicate": state.duplicate_count if state else 0,
-                "failed": state.failed_count if state else 0,
-                "refused_private": state.refused_private_count if state else 0,
-                "refused_file": state.refused_file_count if state else 0,
-                "last_error": state.last_error if state else None,
-                "failures_in_row": state.failures_in_row if state else 0,
-                "broken_since": state.broken_since.isoformat() if state and state.broken_since else None,
-                "next_run": next_run(config.schedules[source.name], last_run, now).isoformat()
-                if source.enabled else None,
-            })
-        outbox = {
-            "pending": sum(r.status == OutboxStatus.PENDING for r in rows),
-            "sent": sum(r.status == OutboxStatus.SENT for r in rows),
-            "failing": sum(r.status == OutboxStatus.PENDING and r.attempts > 0 for r in rows),
-            "dead": sum(r.status == OutboxStatus.DEAD for r in rows),
-        }
-        # last_error holds masked URLs only (delivery never records a URL in clear).
-        dead = [
-            {"id": r.id, "topic": r.topic, "channel": r.channel, "attempts": r.attempts,
-             "created_at": r.created_at.isoformat(), "last_error": r.last_error}
-            for r in rows if r.status == OutboxStatus.DEAD
-        ]
+        sources = [as_json(s) for s in sources_status(session, config.sources, next_runs(config.schedules))]
+        outbox = as_json(outbox_counts(session))
+        dead = [as_json(d) for d in dead_alerts(session)]
     store.close()
     if args.json:
         print(json.dumps({"sources": sources, "outbox": outbox, "dead": dead}, indent=2))
@@ -457,6 +429,34 @@ def cmd_notify_test(args) -> int:
         print(f"{endpoint.masked}: " + ("ok" if outcome else f"FAILED: {outcome.reason}"))
         status = status if outcome else EXIT_FAILED
     return status
+
+
+def cmd_web(args) -> int:
+    from newswatch.jobs.config import WebModel
+    from newswatch.jobs.metrics import Metrics
+    from newswatch.web.app import create_app
+    from newswatch.web.context import WebContext
+    from newswatch.web.server import Listener
+
+    config = load_config(args.config)
+    web = config.web or WebModel()  # 127.0.0.1:8080, no token: loopback only
+    register_console()  # a re-sent alert may go to console://
+    store = open_store(config.database)
+
+    async def serve() -> int:
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        app = create_app(WebContext(config, store, Metrics(store).exposition, next_runs(config.schedules)))
+        listener = await Listener(app, web.host, web.port).start()
+        await stop.wait()
+        await listener.stop()
+        return EXIT_OK
+
+    try:
+        return asyncio.run(serve())
+    finally:
+        store.close()
 
 
 def cmd_db(args) -> int:

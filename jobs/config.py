@@ -20,6 +20,7 @@ Apprise's own tag logic: a list is any-of, a nested list all-of (``[[a, b]]``).
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -303,6 +305,31 @@ class MetricsModel(_Model):
     host: str = "127.0.0.1"  # 0.0.0.0 in a container
 
 
+class WebModel(_Model):
+    """`web: {host, port, token}`: the web app (pages, API, feeds, /metrics, /healthz)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    # Every page, API call and feed needs it; None (or empty) only on a loopback address.
+    token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> WebModel:
+        if not (self.token and self.token.get_secret_value()) and not _is_loopback(self.host):
+            raise ValueError(f"a token is required to serve on {self.host!r} "
+                             "(only a loopback address such as 127.0.0.1 may go without one)")
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
 def _database(value: str) -> str:
     try:
         url = make_url(value)
@@ -318,6 +345,7 @@ class ConfigModel(_Model):
     database: Annotated[str, AfterValidator(_database)] = DEFAULT_DATABASE
     redis: str | None = None  # redis://host:6379/0, for `run --role scheduler|crawler`
     metrics: MetricsModel | None = None
+    web: WebModel | None = None
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
@@ -342,6 +370,7 @@ class Config:
     channels: Mapping[str, Channel]
     redis: str | None = None  # the crawl queue shared by crawler workers
     metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
+    web: WebModel | None = None  # where the web app listens, and its token; None: off
     retention: timedelta | None = None  # article bodies older than this are deleted
     digests: tuple[Digest, ...] = ()
     retry: RetryPolicy = RetryPolicy()
@@ -502,6 +531,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         channels=channels,
         redis=model.redis,
         metrics=model.metrics,
+        web=model.web,
         retention=model.retention,
         digests=digests,
         retry=RetryPolicy(base=model.retry.base, max=model.retry.max,

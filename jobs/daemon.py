@@ -6,6 +6,8 @@ each source is an `AsyncIOScheduler` job that awaits one crawl (`max_instances=1
 slow source never overlaps itself), and the outbox drain is a job every few seconds that
 runs Apprise's blocking sends in a worker thread. Each digest time (``daily 08:00`` in
 its topic's time zone) is a CronTrigger job that releases the digest's rows and drains.
+The web app (`web:`) and `/metrics` with `/healthz` (`metrics:`) are uvicorn servers on
+the same loop (web/server.py).
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ import signal
 from typing import Awaitable, Callable, Iterable
 
 import redis
-from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.delivery import register_console
 from newswatch.alerts.notifier import DrainResult, drain
@@ -27,10 +28,14 @@ from newswatch.crawler.distributed import mark_due
 from newswatch.crawler.sources import Source
 from newswatch.jobs import health
 from newswatch.jobs.config import Config, Digest
-from newswatch.jobs.metrics import Metrics, MetricsServer
+from newswatch.jobs.metrics import Metrics
 from newswatch.jobs.retention import forget_bodies
 from newswatch.jobs.roles import ALL, Role
+from newswatch.jobs.schedule import next_runs
 from newswatch.store.db import Store, open_store
+from newswatch.web.app import create_app, ops_app
+from newswatch.web.context import WebContext
+from newswatch.web.server import Listener
 
 log = logging.getLogger(__name__)
 
@@ -140,20 +145,6 @@ class App:
     async def retain(self) -> int:
         return await asyncio.to_thread(forget_bodies, self.store, self.config.retention)
 
-    def healthy(self, loop: asyncio.AbstractEventLoop) -> str | None:
-        """None if the event loop turns and the database answers, else the problem (called
-        from the metrics server's thread)."""
-        try:
-            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(timeout=5)
-        except (TimeoutError, RuntimeError) as exc:
-            return f"event loop not responding ({type(exc).__name__})"
-        try:
-            with self.store.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-        except SQLAlchemyError as exc:
-            return f"database: {type(exc).__name__}"
-        return None
-
     async def once(self) -> int:
         """One crawl of every source, then every pending alert is tried (backoff or not:
         the user asked for a delivery now)."""
@@ -171,10 +162,7 @@ class App:
             loop.add_signal_handler(sig, stop.set)
         scheduler = AsyncIOScheduler(event_loop=loop)
         worker = self.role.start(self, scheduler, stop)
-        server = None
-        if self.config.metrics:
-            server = MetricsServer(self.metrics, self.config.metrics.host, self.config.metrics.port,
-                                   lambda: self.healthy(loop)).start()
+        listeners = [await listener.start() for listener in self.listeners()]
         scheduler.start()
         log.info("newswatch running (%s): %d sources, %d topics; SIGTERM or Ctrl-C stops it",
                  self.role.name, sum(s.enabled for s in self.config.sources), len(self.config.topics))
@@ -191,11 +179,23 @@ class App:
         except TimeoutError:
             log.warning("work still in flight after %ds; exiting anyway", STOP_TIMEOUT_S)
         scheduler.shutdown(wait=False)  # cancels what is still running
-        if server:
-            server.stop()
+        for listener in listeners:
+            await listener.stop()
         if worker:
             worker.raise_failure()
         return 0
+
+    def listeners(self) -> list[Listener]:
+        """The web app on `web:`, and /metrics with /healthz on `metrics:` (each if set)."""
+        out = []
+        if self.config.metrics:
+            out.append(Listener(ops_app(self.metrics.exposition, self.store),
+                                self.config.metrics.host, self.config.metrics.port, "metrics"))
+        if self.config.web:
+            web = WebContext(self.config, self.store, self.metrics.exposition,
+                             next_runs(self.config.schedules), self._delivering)
+            out.append(Listener(create_app(web), self.config.web.host, self.config.web.port))
+        return out
 
     def close(self) -> None:
         if self.crawler:

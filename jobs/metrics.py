@@ -1,4 +1,5 @@
-"""Prometheus `/metrics` and `/healthz`, over HTTP on the config's `metrics: {host, port}`.
+"""The Prometheus figures behind `/metrics` (served by the web app: web/app.py, on the
+config's `web:` address and, alone with `/healthz`, on `metrics: {host, port}`).
 
 Two kinds of figures:
 - this process's work, counted as it happens: pages fetched, articles new / duplicate /
@@ -7,21 +8,15 @@ Two kinds of figures:
   outbox row being written to the alert being accepted) as a histogram;
 - the database's state, read at scrape time and so the same from every process: outbox
   rows by status, and matches per topic.
-
-`/healthz` answers 200 `ok` while the daemon's event loop turns and the database answers,
-503 and the reason otherwise: what a container health check or a load balancer asks.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 
 from newswatch.alerts.notifier import DrainResult
@@ -130,55 +125,3 @@ class _StoreCollector:
                 matches.add_metric([topic], count)
         yield outbox
         yield matches
-
-
-class MetricsServer:
-    """`/metrics` and `/healthz` in a thread of their own. `healthy()` returns None when all
-    is well, else the problem; it runs in the server's thread and must be quick."""
-
-    def __init__(self, metrics: Metrics, host: str, port: int, healthy: Callable[[], str | None]):
-        self.metrics = metrics
-        self.healthy = healthy
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.server.server_address[:2]
-
-    def start(self) -> MetricsServer:
-        self.thread.start()
-        log.info("metrics on http://%s:%d/metrics, health on /healthz", *self.address)
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                if path == "/metrics":
-                    self._answer(200, owner.metrics.exposition(), CONTENT_TYPE_LATEST)
-                elif path == "/healthz":
-                    problem = owner.healthy()
-                    body = b"ok\n" if problem is None else f"unhealthy: {problem}\n".encode()
-                    self._answer(200 if problem is None else 503, body, "text/plain; charset=utf-8")
-                else:
-                    self._answer(404, b"not found: try /metrics or /healthz\n", "text/plain")
-
-            def _answer(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format, *args) -> None:  # scrapes are not news
-                log.debug("metrics: " + format, *args)
-
-        return Handler

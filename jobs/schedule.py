@@ -7,6 +7,7 @@ the health checks count in; a digest's time is read in its topic's time zone.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -57,3 +58,9 @@ def next_run(schedule: Schedule, last_run: datetime | None, now: datetime) -> da
         due = last_run + timedelta(seconds=schedule.seconds) if last_run else now
         return max(due, now)
     return source_trigger(schedule).get_next_fire_time(None, now)
+
+
+def next_runs(schedules: Mapping[str, Schedule]) -> Callable[[str, datetime | None], datetime]:
+    """`next_run` by source name, counted from the moment it is asked (what
+    `newswatch.alerts.status` and the web app are given)."""
+    return lambda name, last_run: next_run(schedules[name], last_run, datetime.now(timezone.utc))

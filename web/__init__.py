@@ -1,0 +1,1 @@
+"""The web app: pages, JSON API, per-topic Atom feeds, /metrics and /healthz."""
