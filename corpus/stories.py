@@ -23,9 +23,9 @@ cases, justices and parties) agree on the template and one heavy figure or name 
 The similarity to a story is the better of the cosine to its closest article and the
 cosine to the centroid of its articles that the lookup found (a story told from several
 angles is nearer as a whole than any one report), each decayed by
-e^(-DECAY_PER_DAY * days) past `DECAY_GRACE` of time between them. An article without a published time is placed at the
-time it is stored. Thresholds were chosen on the real labelled set (tests/stories/;
-figures in bench/stories.py's output).
+e^(-DECAY_PER_DAY * days) past `DECAY_GRACE` of time between them. An article without a
+published time is placed at the time it is stored. Thresholds were chosen on the real
+labelled set (tests/stories/; figures in bench/stories.py's output).
 
 Vectors live in `story_terms` (term key, time, article, the article's story, weight)
 whose primary key serves the lookup "these terms, within this window": a new article
