@@ -15,13 +15,17 @@ words are stemmed and weighed for English.
 
 An article joins the story it is most similar to among stories with an article within
 `WINDOW` of it, if that similarity reaches `THRESHOLD` and the article shares at least
-`MIN_PARTICULARS` entities or figures with one of the story's articles. The similarity to
-a story is the better of the cosine to its closest article and the cosine to the centroid
-of its articles that the lookup found (a story told from several angles is nearer as a
-whole than any one report), each decayed by e^(-DECAY_PER_DAY * days) past
-`DECAY_GRACE` of time between them. An article without a published time is placed at the
-time it is stored. Thresholds were chosen on the real labelled set (tests/stories/;
-figures in bench/stories.py's output).
+`MIN_PARTICULARS` entities or figures with one of the story's articles. An article whose
+cosine to `mine` rests on one term — one shared term carries `MAX_TERM_SHARE` of it or
+more — does not count: reports of one event agree on many of its particulars, while two
+events told in the same wire template (two rulings "6-3" the same afternoon, with other
+cases, justices and parties) agree on the template and one heavy figure or name at most.
+The similarity to a story is the better of the cosine to its closest article and the
+cosine to the centroid of its articles that the lookup found (a story told from several
+angles is nearer as a whole than any one report), each decayed by
+e^(-DECAY_PER_DAY * days) past `DECAY_GRACE` of time between them. An article without a
+published time is placed at the time it is stored. Thresholds were chosen on the real
+labelled set (tests/stories/; figures in bench/stories.py's output).
 
 Vectors live in `story_terms` (term key, time, article, the article's story, weight)
 whose primary key serves the lookup "these terms, within this window": a new article
@@ -59,6 +63,7 @@ THRESHOLD = 0.15
 DECAY_GRACE = timedelta(days=1)
 DECAY_PER_DAY = 0.8
 MIN_PARTICULARS = 2  # entities or figures shared with one of the story's articles
+MAX_TERM_SHARE = 0.5  # of a cosine carried by one shared term: then no match
 TITLE_BOOST = 2.0  # a title term counts as this many occurrences
 PARTICULAR_WEIGHT = 1.5  # entities and figures against words
 VECTOR_TERMS = 60  # an article's heaviest terms, stored as its vector
@@ -259,9 +264,12 @@ def find(session: Session, mine: Terms, at: datetime) -> StoryMatch | None:
         their = theirs[article_id]
         if len(particulars & their.keys()) < MIN_PARTICULARS:
             continue
+        shared = [w * their[k] for k, w in mine_vector.items() if k in their]
+        if shared and max(shared) >= MAX_TERM_SHARE * sum(shared):
+            continue
         days = max(0.0, abs((at - at_of[article_id]).total_seconds()) - DECAY_GRACE.total_seconds()) / 86400
         decay = math.exp(-DECAY_PER_DAY * days)
-        score = decay * sum(w * their.get(k, 0.0) for k, w in mine_vector.items())
+        score = decay * sum(shared)
         story_id = story_of[article_id]
         if score > best_article.get(story_id, (-1.0, 0))[0]:
             best_article[story_id] = (score, article_id)
