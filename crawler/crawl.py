@@ -53,6 +53,9 @@ SETTINGS = {
     },
     "DOWNLOADER_MIDDLEWARES": {
         "newswatch.crawler.guard.PrivateAddressMiddleware": 50,  # before robots.txt's (100)
+        # Before DefaultHeaders (400) and UserAgent (500): their defaults fill in what a
+        # source's headers leave, and what they are taken off.
+        "newswatch.crawler.headers.SourceHeadersMiddleware": 350,
         "newswatch.crawler.guard.PrivateAddressErrors": 600,  # after retries (550)
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "newswatch.crawler.backoff.BackoffRetryMiddleware": 550,
@@ -86,6 +89,9 @@ SETTINGS = {
     "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
     "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
+    # No Referer: a feed URL's query (a token) would reach every site it links to.
+    "REFERER_ENABLED": False,
+    "REFERRER_POLICY": "scrapy.spidermiddlewares.referer.NoReferrerPolicy",
     # No control servers in a daemon: telnet, and Scrapy 2.19's remote-control HTTP server
     # (it evaluates code sent to it).
     "TELNETCONSOLE_ENABLED": False,

@@ -53,7 +53,6 @@ class NewsSpider(scrapy.Spider):
         """A request for a feed, sitemap or listing page: conditional, 304 let through."""
         return scrapy.Request(
             url, callback=callback, errback=self.source_failed, dont_filter=True,
-            headers=dict(self.source.headers),
             meta={"conditional": True, "handle_httpstatus_list": [304]},
         )
 
@@ -98,7 +97,7 @@ class NewsSpider(scrapy.Spider):
         # drop a redirect back to the same URL silently, where it must fail and count.
         return scrapy.Request(
             url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
-            headers=dict(self.source.headers), cb_kwargs={"via": url},
+            cb_kwargs={"via": url},
         )
 
     def parse_article(self, response: Response, via: str) -> Page | None:
