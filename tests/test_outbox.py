@@ -382,8 +382,8 @@ def test_slack_webhook_payload(store, webhook_server, monkeypatch, blocks):
         text = payload["attachments"][0]["text"]
     escaped_url = url.replace("&", "&amp;")
     # The headline links to the article as Slack's <url|title>, with the title's
-    # control sequences and markup arriving as literal text.
-    assert f"<{escaped_url}|&lt;script&gt;alert(1)&lt;/script&gt; Seoul &amp; Kyiv &lt;!channel&gt;" in text
+    # control sequences and markup arriving as literal text (a mention defused).
+    assert f"<{escaped_url}|&lt;script&gt;alert(1)&lt;/script&gt; Seoul &amp; Kyiv &lt;\u200b!channel&gt;" in text
     assert "<!channel>" not in text and "<script>" not in text and "<http://evil" not in text
     assert "*South Korea*" in text  # matched terms in mrkdwn bold
     assert f"<{escaped_url}>" in text
