@@ -27,7 +27,7 @@ from newswatch.crawler.processes import IngestWriter
 from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
 from newswatch.crawler.conditional import save_validators
-from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT
+from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, OVER_CAP, TOO_OLD, TRANSIENT
 from newswatch.crawler.spiders.feed import FeedSpider
 from newswatch.crawler.spiders.page import PageSpider
 from newswatch.crawler.spiders.path import PathSpider
@@ -38,7 +38,8 @@ from newswatch.store.models import SourceState
 log = logging.getLogger(__name__)
 
 #: What a run passed over without fetching, as its log line names it.
-SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified"}
+SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified",
+           OVER_CAP: "over the listing cap"}
 
 SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "page": PageSpider, "path": PathSpider}
 
