@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape as html_escape
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests.sessions
 
@@ -293,9 +293,17 @@ def _fallback_mask(url: Any) -> str:
 _HEADER_ARG_RE = re.compile(r"([?&](?:%2B|\+|-)[^=&#]*=)[^&#]*", re.IGNORECASE)
 
 
+# Generic webhooks: their path is often the secret (json://hooks.example/h/T0K3N), and
+# Apprise's privacy form shows it.
+_WEBHOOK_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms"}
+
+
 def _privacy_url(plugin: Any) -> str:
-    masked = plugin.url(privacy=True)
-    return _HEADER_ARG_RE.sub(lambda m: m.group(1) + MASK, masked)
+    masked = _HEADER_ARG_RE.sub(lambda m: m.group(1) + MASK, plugin.url(privacy=True))
+    parts = urlsplit(masked)
+    if parts.scheme.lower() in _WEBHOOK_SCHEMES and parts.path.strip("/"):
+        masked = urlunsplit(parts._replace(path="/" + MASK))
+    return masked
 
 
 # --------------------------------------------------------------------------- console://

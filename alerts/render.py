@@ -27,7 +27,8 @@ them (`Templates`):
 
 Article text is hostile input. Every field has ASCII/Unicode control characters
 (including terminal escapes and bidi overrides) removed and whitespace collapsed to
-single spaces, so a title cannot forge extra lines or headers; fields are capped in
+single spaces, so a title cannot forge extra lines or headers; chat mentions
+(``@everyone``, ``<@U123>``, ``<!channel>``...) are defused in every format; fields are capped in
 length; and a body over the channel's limit (`max_chars`; delivery passes the Apprise
 plugin's ``body_maxlen``) is cut at an item or story boundary with a note, so the markup
 stays well-formed.
@@ -113,10 +114,27 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u206
 _SPACE_RE = re.compile(r"\s+")
 
 
-def _clean(text: Any) -> str:
-    """One line of display text: controls removed, any whitespace run made one space."""
+def _one_line(text: Any) -> str:
+    """Controls removed, any whitespace run made one space."""
     text = "" if text is None else str(text)
     return _SPACE_RE.sub(" ", _CONTROL_RE.sub("", text))
+
+
+# Chat mentions: "@everyone", "@here", "@channel", "@name" (Discord, Mattermost, Teams,
+# and Apprise's Discord plugin, which turns any "@word" or "<@id>" it finds in a
+# Markdown body into a ping) and Slack/Discord's "<@U123>", "<@&role>", "<!channel>",
+# "<#C123>". A zero-width space after the "@" and after such a "<" leaves the text as
+# it reads and no longer a mention anywhere.
+_MENTION_AT_RE = re.compile(r"@(?=\S)")
+_MENTION_ANGLE_RE = re.compile(r"<(?=[@!#])")
+_ZWSP = "\u200b"
+
+
+def _clean(text: Any) -> str:
+    """One line of display text: controls removed, any whitespace run made one space,
+    and mentions defused (article text never pings a channel)."""
+    text = _MENTION_ANGLE_RE.sub("<" + _ZWSP, _one_line(text))
+    return _MENTION_AT_RE.sub("@" + _ZWSP, text)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -146,7 +164,9 @@ _URL_UNSAFE_RE = re.compile(r'[\s"<>\\^`{|}]')
 
 
 def _safe_url(url: str) -> str:
-    return _URL_UNSAFE_RE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+    # "@" too: "https://x/@everyone" would be a ping in a chat body (see _clean).
+    url = _URL_UNSAFE_RE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+    return url.replace("@", "%40")
 
 
 def _is_web_url(url: str) -> bool:
@@ -265,7 +285,7 @@ def _segments(snippet: Snippet, limit: int) -> tuple[_Segment, ...]:
 
 
 def _item_view(item: AlertItem, limits: _Limits) -> _ItemView:
-    url = _safe_url(_clean(item.url).strip())
+    url = _safe_url(_one_line(item.url).strip())
     linkable = _is_web_url(url)
     if len(url) > limits.url:
         # A cut URL is a wrong link: show it shortened, as text only.

@@ -6,6 +6,7 @@ so a child starts in milliseconds. Nothing here imports Scrapy: the children nev
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
 import multiprocessing
 import os
@@ -18,7 +19,7 @@ from typing import Sequence
 
 from newswatch.alerts.matcher import Topic
 from newswatch.corpus.analysis import init_worker
-from newswatch.corpus.extract import extract
+from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.corpus.ingest import Addition, Corpus, IngestError, Ingested
 from newswatch.store.db import open_store
 
@@ -78,6 +79,50 @@ def _start_workers(pool: ProcessPoolExecutor, workers: int, started: Future) -> 
     warm = [pool.submit(_warm_up) for _ in range(workers)]
     wait(warm)  # a failure shows at the first page, as the pool is then broken
     started.set_result(None)
+
+
+#: Seconds a worker gets past a task's deadline to stop by itself before it is ended.
+HARD_STOP_GRACE_S = 5.0
+
+
+class ExtractionTimeout(ExtractionError):
+    """A page's extraction took longer than its deadline."""
+
+
+def _deadline_passed(_signum, _frame):
+    raise ExtractionTimeout("extraction took too long")
+
+
+def run_with_deadline(seconds: float, fn, /, *args):
+    """In an extraction worker: `fn(*args)`, or `ExtractionTimeout` after `seconds`.
+
+    The deadline counts from when the worker starts the task (not from when it was
+    queued). Python code is interrupted at the deadline (SIGALRM) and the worker goes on
+    with the next page; code stuck in C past `HARD_STOP_GRACE_S` more cannot be
+    interrupted, so the worker ends itself (faulthandler's watchdog thread) and the pool
+    replaces it (`ExtractionPool.submit`): that page, and those the worker's pool had in
+    flight, fail with `BrokenProcessPool`."""
+    signal.signal(signal.SIGALRM, _deadline_passed)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    faulthandler.dump_traceback_later(seconds + HARD_STOP_GRACE_S, exit=True, file=_devnull())
+    try:
+        return fn(*args)
+    except ExtractionTimeout:
+        raise ExtractionTimeout(f"extraction took longer than {seconds:g}s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        faulthandler.cancel_dump_traceback_later()
+
+
+_null = None
+
+
+def _devnull():
+    # faulthandler needs a file that stays open; the traceback of a stuck page is noise.
+    global _null
+    if _null is None:
+        _null = open(os.devnull, "w")  # noqa: SIM115 — kept for the process's life
+    return _null
 
 
 class ExtractionPool(Executor):

@@ -28,14 +28,17 @@ from newswatch.crawler.conditional import save_validators
 from newswatch.crawler.pipelines import DUPLICATE, NEW
 from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import KINDS, Source
-from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT, NewsSpider
+from newswatch.crawler.spiders.base import (
+    FAILED, KNOWN, NO_LINK, NOT_MODIFIED, OVER_CAP, TOO_OLD, TRANSIENT, NewsSpider,
+)
 from newswatch.store.db import Store
 from newswatch.store.models import SourceState
 
 log = logging.getLogger(__name__)
 
 #: What a run passed over without fetching, as its log line names it.
-SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified"}
+SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified",
+           OVER_CAP: "over the listing cap"}
 
 
 def spider_class(source: Source) -> type[NewsSpider]:
@@ -54,6 +57,9 @@ SETTINGS = {
     },
     "DOWNLOADER_MIDDLEWARES": {
         "newswatch.crawler.guard.PrivateAddressMiddleware": 50,  # before robots.txt's (100)
+        # Before DefaultHeaders (400) and UserAgent (500): their defaults fill in what a
+        # source's headers leave, and what they are taken off.
+        "newswatch.crawler.headers.SourceHeadersMiddleware": 350,
         "newswatch.crawler.guard.PrivateAddressErrors": 600,  # after retries (550)
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "newswatch.crawler.backoff.BackoffRetryMiddleware": 550,
@@ -87,6 +93,9 @@ SETTINGS = {
     "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
     "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
+    # No Referer: a feed URL's query (a token) would reach every site it links to.
+    "REFERER_ENABLED": False,
+    "REFERRER_POLICY": "scrapy.spidermiddlewares.referer.NoReferrerPolicy",
     # No control servers in a daemon: telnet, and Scrapy 2.19's remote-control HTTP server
     # (it evaluates code sent to it).
     "TELNETCONSOLE_ENABLED": False,

@@ -13,6 +13,7 @@ from newswatch.corpus.analysis import extract_and_analyse
 from newswatch.corpus.extract import ExtractionError
 from newswatch.corpus.ingest import Addition, IngestError
 from newswatch.crawler.items import Page
+from newswatch.corpus.processes import run_with_deadline
 from newswatch.crawler.spiders.base import FAILED
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,16 @@ class _Stage:
 
 class ExtractPipeline(_Stage):
     """`Page` → `Addition`. Extraction and analysis are CPU work: they run on the
-    context's executor, off the reactor thread. A page with no article in it is dropped
-    and counted."""
+    context's executor, off the reactor thread, each page within its deadline
+    (`NEWSWATCH_EXTRACT_TIMEOUT`, `crawl: {extract_timeout}`). A page with no article
+    in it, or whose extraction takes too long, is dropped and counted."""
 
     async def process_item(self, item: Page, spider=None) -> Addition:
         loop = asyncio.get_running_loop()
+        deadline = self.crawler.settings.getfloat("NEWSWATCH_EXTRACT_TIMEOUT", 20.0)
         try:
             article, analysis = await loop.run_in_executor(
-                self.context.executor, extract_and_analyse,
+                self.context.executor, run_with_deadline, deadline, extract_and_analyse,
                 item.body, item.url, item.content_type, item.source,
             )
         except ExtractionError as exc:
@@ -58,7 +61,7 @@ class ExtractPipeline(_Stage):
             raise DropItem(f"{item.url}: no article ({exc})") from None
         except BrokenProcessPool:
             self.crawler.stats.inc_value(FAILED)
-            raise DropItem(f"{item.url}: extraction crashed its worker") from None
+            raise DropItem(f"{item.url}: extraction crashed or overran its worker") from None
         return Addition(article, item.source, (item.via,), analysis)
 
 

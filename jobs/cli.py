@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.engine import make_url
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
@@ -462,7 +463,8 @@ def cmd_web(args) -> int:
 def cmd_db(args) -> int:
     config = load_config(args.config)
     open_store(config.database).close()
-    print(f"{config.database}: schema is up to date")
+    shown = make_url(config.database).render_as_string(hide_password=True)
+    print(f"{shown}: schema is up to date")
     return EXIT_OK
 
 

@@ -281,9 +281,13 @@ class CrawlModel(_Model):
     max_size_mb: Annotated[int, Field(ge=1, le=1024)] = 10
     retry_after_max: Duration = timedelta(minutes=2)
     allow_private: bool = False  # every source may reach private addresses
+    extract_timeout: Duration = timedelta(seconds=20)  # per page, then it is counted failed
+    max_entries: Annotated[int, Field(ge=1)] = 10_000  # per feed, sitemap or listing page
 
     def scrapy_settings(self) -> dict[str, Any]:
         return {
+            "NEWSWATCH_EXTRACT_TIMEOUT": self.extract_timeout.total_seconds(),
+            "NEWSWATCH_MAX_ENTRIES": self.max_entries,
             "NEWSWATCH_ALLOW_PRIVATE": self.allow_private,
             "DOWNLOAD_TIMEOUT": self.timeout.total_seconds(),
             "DOWNLOAD_MAXSIZE": self.max_size_mb * 1024 * 1024,

@@ -190,7 +190,7 @@ def test_slack_markdown_is_escaped_end_to_end(webhook_server, monkeypatch, all_l
     text = attachment["text"]
     # Slack control sequences from the article arrive as entities, not as markup.
     assert "<!channel>" not in text and "<script>" not in text
-    assert "&lt;!channel&gt;" in text and "&lt;script&gt;" in text
+    assert "&lt;\u200b!channel&gt;" in text and "&lt;script&gt;" in text
     assert "Seoul &amp; Kyiv" in text
     # Matched terms are Slack mrkdwn bold; the article URL is a Slack link.
     assert "*South Korea*" in text

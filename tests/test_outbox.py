@@ -375,13 +375,44 @@ def test_slack_webhook_payload(store, webhook_server, monkeypatch, blocks):
         text = payload["attachments"][0]["text"]
     escaped_url = url.replace("&", "&amp;")
     # The headline links to the article as Slack's <url|title>, with the title's
-    # control sequences and markup arriving as literal text.
-    assert f"<{escaped_url}|&lt;script&gt;alert(1)&lt;/script&gt; Seoul &amp; Kyiv &lt;!channel&gt;" in text
+    # control sequences and markup arriving as literal text (a mention defused).
+    assert f"<{escaped_url}|&lt;script&gt;alert(1)&lt;/script&gt; Seoul &amp; Kyiv &lt;\u200b!channel&gt;" in text
     assert "<!channel>" not in text and "<script>" not in text and "<http://evil" not in text
     assert "*South Korea*" in text  # matched terms in mrkdwn bold
     assert f"<{escaped_url}>" in text
     assert "Also reported by" in text
     assert "<!channel>" not in json.dumps(payload)
+
+
+MENTIONING = "Seoul @everyone @here <@&4567> <@U123ABC> <!channel> <#C0123> arms for Kyiv"
+LIVE_MENTION = re.compile(r"@&?[A-Za-z0-9]|<[@!#]")
+
+
+@pytest.mark.parametrize("service, fmt", [("slack", "markdown"), ("slack", "text"),
+                                          ("discord", "markdown"), ("discord", "text")])
+def test_article_text_never_pings_slack_or_discord(store, webhook_server, monkeypatch, service, fmt):
+    """The payload as the service receives it (its API URL pointed at a local endpoint):
+    no mention survives, and Apprise's Discord plugin adds no ping of its own."""
+    from apprise.plugins.discord import NotifyDiscord
+    from apprise.plugins.slack import NotifySlack
+
+    if service == "slack":
+        monkeypatch.setattr(NotifySlack, "webhook_url", f"http://127.0.0.1:{webhook_server.port}/services")
+        webhook_server.reply_body = b"ok"
+        url = f"slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/?format={fmt}"
+    else:
+        monkeypatch.setattr(NotifyDiscord, "notify_url", f"http://127.0.0.1:{webhook_server.port}/api/webhooks")
+        url = f"discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js?format={fmt}"
+    channels = {"team": build_channel("team", [url])}
+    add_story(store, "korea-arms", ["team"], title=MENTIONING, articles=2,
+              url="https://news.example.com/@everyone/a")
+    assert drain(store, channels).sent == 1
+
+    ((_, _, payload),) = webhook_server.posts
+    sent = json.dumps(payload, ensure_ascii=False)
+    assert "Seoul" in sent and "Kyiv" in sent
+    assert not LIVE_MENTION.search(sent.replace("&lt;", "<").replace("&gt;", ">")), sent
+    assert "allow_mentions" not in payload and "👉" not in sent
 
 
 def test_hostile_title_by_email_and_json(store, smtp_server, webhook_server):

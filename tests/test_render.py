@@ -13,9 +13,11 @@ from newswatch.alerts.render import (
     FORMATS,
     MAX_BODY_CHARS,
     AlertItem,
+    DigestStory,
     Message,
     markdown_escape,
     render,
+    render_digest,
 )
 
 TOPIC = "south-korea-ukraine-arms"
@@ -225,6 +227,25 @@ def test_hostile_titles_render_safely(fmt, title):
         assert "<!" not in live and "<@" not in live
         assert "<http://evil" not in live
         assert "](http://evil" not in live
+
+
+MENTIONS = ["@everyone", "@here", "@channel", "@desk", "<@U0123ABC>", "<@&456789>", "<@!123>",
+            "<!channel>", "<!here|here>", "<!subteam^S123>", "<#C0123>"]
+#: What would ping: a mention as Slack, Discord and Apprise's Discord plugin read one.
+LIVE_MENTION = re.compile(r"@&?[A-Za-z0-9]|<[@!#]")
+
+
+@formats
+@pytest.mark.parametrize("mention", MENTIONS)
+def test_mentions_are_defused_in_every_format(fmt, mention):
+    hostile = item(title=f"Arms {mention} now", source=f"wire {mention}",
+                   snippets=(snippet(f"South Korea {mention} Ukraine arms"),),
+                   url=f"https://news.example/{mention}/a")
+    message = render(TOPIC, [hostile], fmt)
+    for text in (message.title, message.body, render_digest([DigestStory(TOPIC, (hostile,))], fmt)[0].body):
+        live = re.sub(r"\\(.)", r"\1", text)  # Markdown's backslash escapes do not stop a ping
+        assert not LIVE_MENTION.search(live), live
+    assert "Arms " in message.body  # the words are still there, readable
 
 
 @formats

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mailservers import WebhookCatcher, wait_for
-from newssite import manifest
+from support.mailservers import WebhookCatcher, wait_for
+from support.newssite import manifest
 from test_web import TOKEN, crawled_config, get
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -28,6 +28,7 @@ KNOWN = "newswatch/known_skipped"
 NO_LINK = "newswatch/entries_without_link"  # no link, or none a browser would follow
 TOO_OLD = "newswatch/too_old"
 NOT_MODIFIED = "newswatch/not_modified"
+OVER_CAP = "newswatch/entries_over_cap"  # listing entries past NEWSWATCH_MAX_ENTRIES
 ARTICLE_REQUESTS = "newswatch/article_requests"
 
 #: Content types an article can come in; anything else is skipped before extraction.
@@ -53,7 +54,6 @@ class NewsSpider(scrapy.Spider):
         """A request for a feed, sitemap or listing page: conditional, 304 let through."""
         return scrapy.Request(
             url, callback=callback, errback=self.source_failed, dont_filter=True,
-            headers=dict(self.source.headers),
             meta={"conditional": True, "handle_httpstatus_list": [304]},
         )
 
@@ -64,6 +64,17 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(NOT_MODIFIED)
         self.logger.debug("%s not modified", response.url)
         return True
+
+    def capped(self, entries: list, url: str) -> list:
+        """The first `NEWSWATCH_MAX_ENTRIES` of a listing's entries; the rest counted
+        and named in one log line."""
+        cap = self.crawler.settings.getint("NEWSWATCH_MAX_ENTRIES", 10_000)
+        if len(entries) <= cap:
+            return entries
+        self.crawler.stats.inc_value(OVER_CAP, len(entries) - cap)
+        self.logger.warning("%s lists %d entries: only the first %d are followed (crawl: max_entries)",
+                            url, len(entries), cap, extra={"source": self.source.name, "url": url})
+        return entries[:cap]
 
     def too_old(self, published: datetime | None) -> bool:
         """True (and counted) when `published` is older than the source's `max_age`."""
@@ -98,7 +109,7 @@ class NewsSpider(scrapy.Spider):
         # drop a redirect back to the same URL silently, where it must fail and count.
         return scrapy.Request(
             url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
-            headers=dict(self.source.headers), cb_kwargs={"via": url},
+            cb_kwargs={"via": url},
         )
 
     def parse_article(self, response: Response, via: str) -> Page | None:

@@ -4,6 +4,7 @@ picks (or of the links inside them); without a selector, every same-site link wh
 looks like an article's (`looks_like_article`)."""
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import urlsplit
 
@@ -53,13 +54,15 @@ class PageSpider(NewsSpider):
     async def start(self):
         yield self.listing_request(self.source.location, self.parse_listing)
 
-    def parse_listing(self, response):
+    async def parse_listing(self, response):
         if self.not_modified(response):
             return
         if not isinstance(response, TextResponse):
             self.refuse(response.url, "not an HTML page")
             return
-        for url in self.article_links(response):
+        # Parsing a large page takes CPU: not on the reactor's thread.
+        links = await asyncio.to_thread(self.article_links, response)
+        for url in self.capped(links, response.url):
             request = self.follow_article(url)
             if request is not None:
                 yield request
