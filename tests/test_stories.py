@@ -62,9 +62,6 @@ def test_story_entities_are_names_not_sentence_starts(title, text, names):
     assert {t[2:] for t in stories.terms(title, text) if t.startswith("e:")} == names
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TF-IDF story vectors (issue 14) join these hand-written template pairs (similarity "
-    "0.27-0.30 in a 33-article store); conflicting particulars are not yet a veto"))
 def test_different_events_with_the_same_wording_are_two_stories(store):
     """Two Starship flights three days apart, two Supreme Court rulings the same
     afternoon, two Arsenal wins four days apart: each pair is told in nearly the same
