@@ -128,7 +128,8 @@ class Corpus:
             joined = stories.find(session, found_terms, at)
             if joined is not None:
                 story_id = joined.story_id
-                role = developments.judge(found_terms, developments.known_terms(session, story_id)).role
+                role = developments.judge(found_terms, developments.known_terms(session, story_id),
+                                          developments.headline_terms(article.title, found_terms)).role
             else:
                 role = developments.FIRST
                 story_id = session.execute(
