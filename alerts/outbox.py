@@ -224,10 +224,10 @@ def _deliver(store: Store, channels: Mapping[str, Channel], due: list[_Due], now
             result.held += len(rows)
             continue
         for row in [r for r in rows if r.notice is not None]:
-            _send_notice(store, channel, row, retry, result)
+            _send_notice(store, channel, row, now, retry, result)
         rows = _updates_due(store, name, [r for r in rows if r.notice is None], now, update_every, result)
         for message_rows in _plan(store, channel, rows, now, result):
-            _send(store, channel, message_rows, retry, templates, result)
+            _send(store, channel, message_rows, now, retry, templates, result)
 
 
 def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
@@ -376,7 +376,7 @@ def _fold(store: Store, rows: Sequence[_Due]) -> None:
         row.fold = True
 
 
-def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
+def _send(store: Store, channel: Channel, rows: list[_Due], now: datetime, retry: RetryPolicy,
           templates: Templates | None, result: DrainResult) -> None:
     """One message (one alert, one story's update, or one folded message of many rows)
     to each URL of `channel` that has not accepted it yet; then the rows' new state, in
@@ -388,7 +388,7 @@ def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
         # The story has no article matching the topic any more (deleted by retention?):
         # nothing to say, so nothing to send; dead-letter it rather than retry forever.
         _finish(store, channel, empty, {r.id: "the story has no matching article" for r in empty},
-                None, retry, result, dead=True)
+                None, now, retry, result, dead=True)
     entries = [e for e in entries if e.story.items]
     rows = [r for e in entries for r in e.rows]
     # Grouped by topic as a digest shows them, so "the first n stories" of a cut digest
@@ -422,7 +422,7 @@ def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
                 retry_after = max(retry_after or 0.0, outcome.retry_after)
     if sent_any:
         result.messages += 1
-    _finish(store, channel, rows, errors, retry_after, retry, result)
+    _finish(store, channel, rows, errors, retry_after, now, retry, result)
 
 
 def _entries(session: Session, rows: list[_Due]) -> list[_Entry]:
@@ -450,7 +450,7 @@ def _entries(session: Session, rows: list[_Due]) -> list[_Entry]:
     return entries
 
 
-def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
+def _send_notice(store: Store, channel: Channel, row: _Due, now: datetime, retry: RetryPolicy,
                  result: DrainResult) -> None:
     """A notice ("source broken"): its own text, one message, never held or folded."""
     message = notice_message(row.notice)
@@ -470,7 +470,7 @@ def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
                 retry_after = max(retry_after or 0.0, outcome.retry_after)
     if sent_any:
         result.messages += 1
-    _finish(store, channel, [row], errors, retry_after, retry, result)
+    _finish(store, channel, [row], errors, retry_after, now, retry, result)
 
 
 def _message(endpoint: Endpoint, stories: list[DigestStory],
@@ -504,12 +504,11 @@ def _accepted(store: Store, channel: Channel, endpoint: Endpoint, entries: list[
 
 
 def _finish(store: Store, channel: Channel, rows: list[_Due], errors: Mapping[int, str],
-            retry_after: float | None, retry: RetryPolicy, result: DrainResult,
+            retry_after: float | None, now: datetime, retry: RetryPolicy, result: DrainResult,
             dead: bool = False) -> None:
     """Each row's state after a send: sent when every URL of the channel accepted it,
     else (if it failed) retried later or dead-lettered; rows a cut digest left out stay
     due as they are."""
-    now = datetime.now(timezone.utc)
     keys = {e.key for e in channel.endpoints}
     with store.session() as session:
         for due in rows:
