@@ -4,7 +4,7 @@ build it is awarded. Short test fixtures served by the local news site (tests/ne
 or added to a corpus directly; the town, people and firms are made up.
 
 `VOTES` are three reports of the vote (the third comes last and repeats it);
-`CONTRACT` is the development. Each report: source, path, title, paragraphs, published.
+`CONTRACT`, `PROTEST` and `PERMIT` are developments. Each report: source, path, title, paragraphs, published.
 """
 from __future__ import annotations
 
@@ -98,4 +98,14 @@ PROTEST = Report(
      "had filed an appeal with the Harrow County planning board and collected 2,150 signatures.",
      "Mayor Elena Ortiz said the plant would be built to withstand a 500-year flood."),
     VOTE_DAY + timedelta(days=1, hours=3),
+)
+PERMIT = Report(
+    "gazette", "local/board-rejects-plant-appeal.html",
+    "Board backs Calloway Hydro flood study, rejects Millbrook water plant appeal 5-0",
+    ("The Harrow County planning board voted 5-0 on Friday to reject the Tully River Alliance's "
+     "appeal against the Ferris Road site of Millbrook's $84 million water treatment plant.",
+     "Board chair Miriam Osei said a study by Calloway Hydro showed the plant would stand above a "
+     "500-year flood. Tomas Reyna said the alliance would take its case to the state water "
+     "commission."),
+    VOTE_DAY + timedelta(days=2),
 )

@@ -1,0 +1,211 @@
+"""Updates for new developments (alerts/outbox.py, crawler/developments.py) through
+`Corpus.add` and `drain` on a real database, against a local webhook endpoint, with the
+delivery clock set: a story alerts once; a development sends one `Update:`; a further
+report of the same news sends nothing; updates wait `update_every` and go out together;
+`updates: none`, `every_article` and digests."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from newswatch.alerts.delivery import build_channel
+from newswatch.alerts.matcher import Topic, TopicMatch
+from newswatch.alerts.outbox import PENDING, SENT, UPDATE, drain, enqueue, release_digest
+from newswatch.alerts.query import parse
+from newswatch.crawler.ingest import Corpus
+from newswatch.store.db import open_store
+from newswatch.store.models import Article, OutboxRow
+from plantstory import CONTRACT, COURIER_VOTE, GAZETTE_VOTE, HERALD_VOTE, PERMIT, PROTEST, QUERY
+
+TOPIC = "millbrook-plant"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    url = (f"sqlite:///{tmp_path / 'newswatch.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    opened = open_store(url)
+    yield opened
+    opened.close()
+
+
+def topic(**options) -> Topic:
+    return Topic(name=TOPIC, query=parse(QUERY), channels=("hook",), **options)
+
+
+class Desk:
+    """A corpus with one topic, and its deliveries to the webhook at a set clock."""
+
+    def __init__(self, store, webhook_server, **options):
+        self.store, self.hook = store, webhook_server
+        self.topic = topic(**options)
+        self.corpus = Corpus(store, [self.topic])
+        self.channels = {"hook": build_channel("hook", [webhook_server.apprise_url()])}
+        # The delivery clock's zero: a minute ahead, so that rows queued while the test
+        # runs (seconds) are due at it.
+        self.start = datetime.now(timezone.utc) + timedelta(minutes=1)
+
+    def add(self, *reports):
+        return [self.corpus.add(r.article(), r.source) for r in reports]
+
+    def deliver(self, after: timedelta, **options):
+        """Drain at `start + after`; returns the messages that arrived, as text."""
+        before = len(self.hook.posts)
+        result = drain(self.store, self.channels, now=self.start + after,
+                       update_every={TOPIC: self.topic.update_every}, **options)
+        return result, [f"{p['title']}\n{p['message']}" for _, _, p in self.hook.posts[before:]]
+
+
+def url(report) -> str:
+    return report.article().url
+
+
+def test_vote_alerts_once_a_development_sends_one_update_a_repeat_nothing(store, webhook_server):
+    desk = Desk(store, webhook_server)
+    first, second = desk.add(GAZETTE_VOTE, HERALD_VOTE)
+    assert (first.role, second.role) == ("first", "also")
+    assert first.story_id == second.story_id
+
+    _, messages = desk.deliver(timedelta(0))
+    assert len(messages) == 1
+    assert url(GAZETTE_VOTE) in messages[0] and url(HERALD_VOTE) in messages[0]
+    assert "Update:" not in messages[0]
+
+    (contract,) = desk.add(CONTRACT)
+    assert (contract.story_id, contract.role, contract.updates) == (first.story_id, "update", (TOPIC,))
+    assert "update queued" in contract.describe()
+    # Within update_every (1h by default) of the story's alert, the update waits.
+    result, messages = desk.deliver(timedelta(minutes=59))
+    assert (messages, result.held) == ([], 1)
+
+    result, messages = desk.deliver(timedelta(minutes=61))
+    assert result.sent == 1 and len(messages) == 1
+    update = messages[0]
+    assert f"[newswatch] {TOPIC}: Update: {GAZETTE_VOTE.title}" in update
+    assert url(CONTRACT) in update and "Harlan" in update  # the new article, with its snippet
+    assert "2 earlier reports" in update
+    assert update.index(url(CONTRACT)) < update.index(url(GAZETTE_VOTE))
+    assert url(HERALD_VOTE) in update
+
+    (repeat,) = desk.add(COURIER_VOTE)
+    assert (repeat.story_id, repeat.role, repeat.updates) == (first.story_id, "also", ())
+    assert "silently" in repeat.describe()
+    _, messages = desk.deliver(timedelta(hours=5))
+    assert messages == []
+    with store.session() as session:
+        roles = dict(session.execute(select(Article.url, Article.story_role)).all())
+    assert roles == {url(GAZETTE_VOTE): "first", url(HERALD_VOTE): "also",
+                     url(CONTRACT): "update", url(COURIER_VOTE): "also"}
+
+
+def test_updates_wait_update_every_from_the_last_message_and_go_out_together(store, webhook_server):
+    desk = Desk(store, webhook_server, update_every=timedelta(hours=2))
+    desk.add(GAZETTE_VOTE, HERALD_VOTE)
+    assert len(desk.deliver(timedelta(0))[1]) == 1
+
+    desk.add(CONTRACT)
+    assert desk.deliver(timedelta(minutes=30))[1] == []
+    desk.add(PROTEST)
+    assert desk.deliver(timedelta(minutes=119))[1] == []
+    with store.session() as session:
+        waiting = session.scalars(select(OutboxRow.next_attempt_at).where(OutboxRow.kind == UPDATE)).all()
+    assert waiting == [desk.start + timedelta(hours=2)] * 2  # not claimed again until then
+
+    _, messages = desk.deliver(timedelta(hours=2))
+    assert len(messages) == 1
+    assert url(CONTRACT) in messages[0] and url(PROTEST) in messages[0]
+    assert "2 earlier reports" in messages[0]
+
+    # The next update counts from this message, not from the story's first alert.
+    (later,) = desk.add(PERMIT)
+    assert later.role == "update"
+    assert desk.deliver(timedelta(hours=3, minutes=59))[1] == []
+    assert len(desk.deliver(timedelta(hours=4))[1]) == 1
+
+
+def test_a_development_before_the_first_alert_is_in_it_and_sends_no_update(store, webhook_server):
+    desk = Desk(store, webhook_server)
+    desk.add(GAZETTE_VOTE, HERALD_VOTE, CONTRACT)
+    _, messages = desk.deliver(timedelta(0))
+    assert len(messages) == 1 and url(CONTRACT) in messages[0]
+    assert "Update:" not in messages[0]
+
+    result, messages = desk.deliver(timedelta(hours=2))
+    assert messages == [] and result.settled == 1
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxRow)
+                              .where(OutboxRow.status == PENDING)) == 0
+
+
+def test_updates_none_never_sends_updates(store, webhook_server):
+    desk = Desk(store, webhook_server, updates="none")
+    desk.add(GAZETTE_VOTE, HERALD_VOTE)
+    assert len(desk.deliver(timedelta(0))[1]) == 1
+    (contract,) = desk.add(CONTRACT)
+    assert (contract.role, contract.updates) == ("update", ())
+    assert "update queued" not in contract.describe()
+    assert desk.deliver(timedelta(days=1))[1] == []
+
+
+@pytest.mark.parametrize("options", [{"updates": "every_article"}, {"every_article": True}])
+def test_every_article_alerts_each_report_with_no_update_message(store, webhook_server, options):
+    desk = Desk(store, webhook_server, **options)
+    assert desk.topic.updates == "every_article" and desk.topic.every_article
+    reports = (GAZETTE_VOTE, HERALD_VOTE, CONTRACT, COURIER_VOTE)
+    desk.add(*reports)
+    _, messages = desk.deliver(timedelta(0))
+    assert len(messages) == 4
+    assert [sum(url(r) in m for m in messages) for r in reports] == [1, 1, 1, 1]
+    assert not any("Update:" in m for m in messages)
+
+
+def test_digest_lists_what_a_story_gained_since_the_previous_digest(store, webhook_server):
+    desk = Desk(store, webhook_server, digest=True)
+    desk.add(GAZETTE_VOTE)
+    release_digest(store, [TOPIC], now=desk.start)
+    _, messages = desk.deliver(timedelta(0), digest_topics=[TOPIC])
+    assert len(messages) == 1
+
+    # Between digests, a further report (not a development) and a development arrive:
+    # nothing goes out until the next digest, which lists both and only them.
+    desk.add(HERALD_VOTE, CONTRACT)
+    assert desk.deliver(timedelta(hours=2), digest_topics=[TOPIC])[1] == []
+    release_digest(store, [TOPIC], now=desk.start + timedelta(days=1))
+    _, messages = desk.deliver(timedelta(days=1), digest_topics=[TOPIC])
+    assert len(messages) == 1
+    assert url(HERALD_VOTE) in messages[0] and url(CONTRACT) in messages[0]
+    assert "1 earlier report" in messages[0]
+
+
+def test_an_update_row_is_queued_once_per_article_and_channel(store, webhook_server):
+    desk = Desk(store, webhook_server)
+    desk.add(GAZETTE_VOTE)
+    desk.deliver(timedelta(0))
+    (contract,) = desk.add(CONTRACT)
+    assert desk.add(CONTRACT)[0].outcome == "duplicate"
+    with store.session() as session:
+        # As a crashed and restarted ingest would: the unique key keeps one row.
+        enqueue(session, contract.story_id, [TopicMatch(desk.topic, None)],
+                article_id=contract.article_id, role="update")
+    with store.session() as session:
+        rows = session.execute(select(OutboxRow.kind, OutboxRow.article_id, OutboxRow.status)
+                               .order_by(OutboxRow.id)).all()
+    assert rows == [("alert", None, SENT), ("update", contract.article_id, PENDING)]
+    _, messages = desk.deliver(timedelta(hours=1))
+    assert len(messages) == 1
+    assert desk.deliver(timedelta(hours=3))[1] == []
+
+
+def test_an_update_message_escapes_what_articles_say(store, webhook_server):
+    desk = Desk(store, webhook_server)
+    desk.add(replace(GAZETTE_VOTE, title="<b>Millbrook</b> council & plant"))
+    desk.deliver(timedelta(0))
+    desk.add(CONTRACT)
+    channel = build_channel("mail", [webhook_server.apprise_url() + "?format=html"])
+    drain(store, {"hook": channel}, now=desk.start + timedelta(hours=1))
+    payload = webhook_server.posts[-1][2]
+    assert "&lt;b&gt;Millbrook&lt;/b&gt; council &amp; plant" in json.dumps(payload)
