@@ -209,3 +209,81 @@ def test_an_update_message_escapes_what_articles_say(store, webhook_server):
     drain(store, {"hook": channel}, now=desk.start + timedelta(hours=1))
     payload = webhook_server.posts[-1][2]
     assert "&lt;b&gt;Millbrook&lt;/b&gt; council &amp; plant" in json.dumps(payload)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture
+def outlets():
+    """Three local news sites, each with its own feed (starting empty)."""
+    from newssite import NewsSite
+    sites = {name: NewsSite(articles=[]).start() for name in ("gazette", "herald", "courier")}
+    try:
+        yield sites
+    finally:
+        for site in sites.values():
+            site.stop()
+
+
+def publish(site, report) -> None:
+    site.add_page(report.path, report.html(report.source.title()))
+    site.add_feed_item(report.path, report.title, published=report.published)
+
+
+def test_on_the_local_news_site_a_vote_alerts_once_the_contract_updates_a_repeat_is_silent(
+        newswatch, outlets, webhook_server):
+    from newswatch.jobs.config import load_config
+    config = newswatch.write_config({
+        "sources": [{"name": name, "feed": site.feed_url} for name, site in outlets.items()],
+        "topics": [{"name": TOPIC, "query": QUERY, "notify": ["hook"]}],
+        "channels": {"hook": [webhook_server.apprise_url()]},
+    })
+
+    def posted():
+        return [f"{p['title']}\n{p['message']}" for _, _, p in webhook_server.posts]
+
+    # The vote, reported by two outlets: one alert, listing both.
+    publish(outlets["gazette"], GAZETTE_VOTE)
+    publish(outlets["herald"], HERALD_VOTE)
+    run = newswatch("run", "--once")
+    assert run.returncode == 0, run.stderr
+    assert len(posted()) == 1
+    alert = posted()[0]
+    gazette_url, herald_url = (outlets[r.source].url(r.path) for r in (GAZETTE_VOTE, HERALD_VOTE))
+    assert gazette_url in alert and herald_url in alert
+    assert "started story" in run.stderr and "joined story" in run.stderr
+
+    # A day later, the contract award: queued as an update, sent once update_every (1h)
+    # has passed since the alert (the delivery clock set to then).
+    publish(outlets["gazette"], CONTRACT)
+    run = newswatch("run", "--once")
+    assert run.returncode == 0, run.stderr
+    assert "with a new development: update queued" in run.stderr
+    assert len(posted()) == 1
+    loaded = load_config(config)
+    store = open_store(loaded.database)
+    try:
+        later = datetime.now(timezone.utc) + timedelta(hours=1, minutes=1)
+        drain(store, loaded.channels, now=later, update_every=loaded.update_every)
+    finally:
+        store.close()
+    assert len(posted()) == 2
+    update = posted()[1]
+    # The story is titled after its first stored report (the two feeds are read at once).
+    assert any(f"[newswatch] {TOPIC}: Update: {r.title}\n" in update for r in (GAZETTE_VOTE, HERALD_VOTE))
+    assert outlets["gazette"].url(CONTRACT.path) in update and "2 earlier reports" in update
+
+    # A third outlet repeats the vote: nothing is sent; `stories` shows it.
+    publish(outlets["courier"], COURIER_VOTE)
+    run = newswatch("run", "--once")
+    assert run.returncode == 0, run.stderr
+    assert "silently (same news)" in run.stderr
+    assert len(posted()) == 2
+    listed = newswatch("stories", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (story,) = json.loads(listed.stdout)
+    roles = {a["url"]: a["role"] for a in story["articles"]}
+    assert roles == {gazette_url: "first", herald_url: "also",
+                     outlets["gazette"].url(CONTRACT.path): "update",
+                     outlets["courier"].url(COURIER_VOTE.path): "also"}
