@@ -33,10 +33,9 @@ from pathlib import Path
 import trafilatura
 import yaml
 
-from newswatch.crawler.extract import extract
+from newswatch.corpus.extract import extract
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sitegen import build_site  # noqa: E402
+from bench.sitegen import build_site
 
 PAGES = 320
 TOPICS = [
@@ -72,7 +71,7 @@ def fetch_only(feed_url: str) -> None:
         def parse_article(self, response):
             FetchOnly.fetched += 1
 
-    process = CrawlerProcess({**SETTINGS, "ITEM_PIPELINES": {}})
+    process = CrawlerProcess({**SETTINGS, "ITEM_PIPELINES": {}, "NEWSWATCH_ALLOW_PRIVATE": True})
     process.crawl(FetchOnly)
     started = time.perf_counter()
     process.start()
@@ -92,6 +91,7 @@ def main() -> None:
                 "topics": [{"name": f"topic-{i}", "query": q, "notify": ["local"]}
                            for i, q in enumerate(TOPICS)],
                 "channels": {"local": ["console://"]},
+                "crawl": {"allow_private": True},  # the site is on 127.0.0.1
             }))
             cli = [sys.executable, "-m", "newswatch.jobs.cli", "--config", str(config)]
             started = time.perf_counter()

@@ -20,17 +20,15 @@ from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.crawler import Crawler as ScrapyCrawler
+from scrapy.utils.misc import load_object
 
-from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.pipelines import DUPLICATE, NEW
-from newswatch.crawler.processes import IngestWriter
-from newswatch.crawler.sources import Source
+from newswatch.corpus.ingest import Corpus
+from newswatch.corpus.processes import IngestWriter
 from newswatch.crawler.conditional import save_validators
-from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT
-from newswatch.crawler.spiders.feed import FeedSpider
-from newswatch.crawler.spiders.page import PageSpider
-from newswatch.crawler.spiders.path import PathSpider
-from newswatch.crawler.spiders.sitemap import SitemapSpider
+from newswatch.crawler.pipelines import DUPLICATE, NEW
+from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, REFUSED_PRIVATE
+from newswatch.crawler.sources import KINDS, Source
+from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, TOO_OLD, TRANSIENT, NewsSpider
 from newswatch.store.db import Store
 from newswatch.store.models import SourceState
 
@@ -39,7 +37,11 @@ log = logging.getLogger(__name__)
 #: What a run passed over without fetching, as its log line names it.
 SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified"}
 
-SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "page": PageSpider, "path": PathSpider}
+
+def spider_class(source: Source) -> type[NewsSpider]:
+    """The spider that crawls `source`'s kind."""
+    return load_object(KINDS[source.kind].spider)
+
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
 
@@ -51,10 +53,19 @@ SETTINGS = {
         "newswatch.crawler.pipelines.IngestPipeline": 200,
     },
     "DOWNLOADER_MIDDLEWARES": {
+        "newswatch.crawler.guard.PrivateAddressMiddleware": 50,  # before robots.txt's (100)
+        "newswatch.crawler.guard.PrivateAddressErrors": 600,  # after retries (550)
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "newswatch.crawler.backoff.BackoffRetryMiddleware": 550,
         "newswatch.crawler.conditional.ConditionalGetMiddleware": 560,
     },
+    # `file:` for path: sources only (localfiles.py); no data:, ftp: or s3: at all.
+    "DOWNLOAD_HANDLERS": {
+        "file": "newswatch.crawler.localfiles.PathFileHandler",
+        "data": None, "ftp": None, "s3": None,
+    },
+    "NEWSWATCH_ALLOW_PRIVATE": False,
+    "TWISTED_DNS_RESOLVER": "newswatch.crawler.guard.GuardedResolver",  # crawl: {allow_private: true} (see guard.py)
     "ROBOTSTXT_OBEY": True,
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 4,  # Scrapy's slots are per host name
@@ -103,6 +114,8 @@ class SourceRun:
     error: str | None
     duration_s: float
     stats: dict = field(default_factory=dict, repr=False)  # Scrapy's stats of the run
+    refused_private: int = 0  # requests refused for a private address (crawl guard)
+    refused_file: int = 0  # `file:` links refused (outside a path: source's folder)
 
 
 class Crawler:
@@ -121,7 +134,7 @@ class Crawler:
 
     async def crawl(self, source: Source) -> SourceRun:
         started = time.monotonic()
-        crawler = self.runner.create_crawler(SPIDERS[source.kind])
+        crawler = self.runner.create_crawler(spider_class(source))
         self._running[source.name] = crawler
         try:
             await self.runner.crawl(crawler, source=source, context=self.context)
@@ -139,9 +152,11 @@ class Crawler:
             source=source.name, new=new, duplicate=duplicate, failed=failed, error=error,
             duration_s=time.monotonic() - started,
             stats=stats.get_stats(),
+            refused_private=stats.get_value(REFUSED_PRIVATE, 0),
+            refused_file=stats.get_value(REFUSED_FILE, 0),
         )
         record(self.context.corpus.store, run)
-        skipped = ", ".join(f"{stats.get_value(key)} {what}" for key, what in SKIPPED.items()
+        skipped = ", ".join(f"{stats.get_value(key)} {what}" for key, what in {**SKIPPED, **REFUSALS}.items()
                             if stats.get_value(key))
         log.info(
             "source %s: %d new, %d duplicate, %d failed%s in %.1fs%s",
@@ -173,5 +188,7 @@ def record(store: Store, run: SourceRun) -> None:
         state.new_count = run.new
         state.duplicate_count = run.duplicate
         state.failed_count = run.failed
+        state.refused_private_count = run.refused_private
+        state.refused_file_count = run.refused_file
         state.last_error = run.error
         session.add(state)

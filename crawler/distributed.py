@@ -44,7 +44,10 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.queue import FifoQueue
 from sqlalchemy import func, select
 
-from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext, SourceRun, record
+from newswatch.crawler import queuecodec
+from newswatch.crawler.crawl import SETTINGS, CrawlContext, SourceRun, record, spider_class
+from newswatch.crawler.queuecodec import BadQueueEntry
+from newswatch.crawler.refusal import REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
 from newswatch.crawler.spiders.base import FAILED, NewsSpider
 from newswatch.store.models import Article
@@ -70,6 +73,7 @@ def redis_settings(url: str, worker: str) -> dict:
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "newswatch.crawler.distributed.LeasedQueue",
+        "SCHEDULER_SERIALIZER": "newswatch.crawler.queuecodec",  # JSON: never unpickled
         "SCHEDULER_QUEUE_KEY": f"{PREFIX}:%(spider)s:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{PREFIX}:%(spider)s:seen",
         # The queue is shared: a worker that stops must not empty it for the others.
@@ -116,10 +120,11 @@ class LeasedQueue(FifoQueue):
     (LMOVE, atomic) to this worker's list of requests taken (`taken_key`). The spider
     empties that list when it is idle; a worker found dead hands it back (`Worker`).
     Returned requests are popped first; one whose URL the corpus knows by now (the dead
-    worker stored it) is dropped there."""
+    worker stored it) is dropped there. Entries are JSON (`queuecodec`), whatever
+    serializer scrapy-redis passes; one that does not decode is dropped."""
 
     def __init__(self, server, spider, key, serializer=None):
-        super().__init__(server, spider, key, serializer)
+        super().__init__(server, spider, key, queuecodec)
         worker = spider.crawler.settings["NEWSWATCH_WORKER"]
         self.taken = taken_key(spider.name, worker)
         self.returned = returned_key(spider.name)
@@ -127,14 +132,33 @@ class LeasedQueue(FifoQueue):
     def __len__(self) -> int:
         return self.server.llen(self.key) + self.server.llen(self.returned)
 
+    def _encode_request(self, request):
+        return queuecodec.encode(request, self.spider)
+
+    def _decode_request(self, encoded_request):
+        return queuecodec.decode(encoded_request, self.spider)
+
     def pop(self, timeout=0):
         while (data := self.server.lmove(self.returned, self.taken, "RIGHT", "LEFT")) is not None:
-            request = self._decode_request(data)
-            if not self.spider.context.corpus.known(request.url):
+            request = self._take(data)
+            if request is not None and not self.spider.context.corpus.known(request.url):
                 return request
             self.server.lrem(self.taken, 1, data)
-        data = self.server.lmove(self.key, self.taken, "RIGHT", "LEFT")
-        return self._decode_request(data) if data is not None else None
+        while (data := self.server.lmove(self.key, self.taken, "RIGHT", "LEFT")) is not None:
+            request = self._take(data)
+            if request is not None:
+                return request
+            self.server.lrem(self.taken, 1, data)
+        return None
+
+    def _take(self, data: bytes):
+        """The request in `data`, or None (logged) if it is not one of ours."""
+        try:
+            return self._decode_request(data)
+        except BadQueueEntry as exc:
+            log.warning("dropped an entry of the queue %s that is not a newswatch request: %s",
+                        self.key, exc, extra={"source": self.spider.source.name})
+            return None
 
 
 def followed_key(spider: str) -> str:
@@ -163,7 +187,7 @@ class _OnDemand:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.redis = redis.Redis.from_url(crawler.settings["REDIS_URL"])
         spider._starting = False
-        spider._failed_reported = 0
+        spider._reported = {}  # stats key -> how much of it the run's hash has
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._poll_often, signal=signals.spider_opened)
         return spider
@@ -215,16 +239,17 @@ class _OnDemand:
         return super().follow_article(url)
 
     def _report(self) -> None:
-        """Add the failures this worker counted since its last report, and the source's
-        error, to the run's hash."""
-        failed = self.crawler.stats.get_value(FAILED, 0)
+        """Add the failures and refusals this worker counted since its last report, and
+        the source's error, to the run's hash."""
+        counts = {key: self.crawler.stats.get_value(key, 0) for key in (FAILED, REFUSED_PRIVATE, REFUSED_FILE)}
         with self.redis.pipeline() as pipe:  # nothing to add: no round trip
-            if failed > self._failed_reported:
-                pipe.hincrby(run_key(self.name), FAILED, failed - self._failed_reported)
+            for key, count in counts.items():
+                if count > self._reported.get(key, 0):
+                    pipe.hincrby(run_key(self.name), key, count - self._reported.get(key, 0))
             if self.error:
                 pipe.hset(run_key(self.name), "error", self.error)
             pipe.execute()
-        self._failed_reported = failed
+        self._reported = counts
         self.error = None  # reported: the next run's, if any, is its own
 
     def _finish_run(self) -> None:
@@ -257,6 +282,8 @@ class _OnDemand:
             failed=int(fields.get(FAILED.encode(), 0)),
             error=fields[b"error"].decode() if b"error" in fields else None,
             duration_s=time.time() - started,
+            refused_private=int(fields.get(REFUSED_PRIVATE.encode(), 0)),
+            refused_file=int(fields.get(REFUSED_FILE.encode(), 0)),
         )
         record(self.context.corpus.store, result)
         log.info("source %s: run over: %d new, %d duplicate, %d failed in %.1fs%s",
@@ -275,21 +302,21 @@ class Worker:
     workers that are not."""
 
     def __init__(self, context: CrawlContext, redis_url: str,
-                 run_over: Callable[[SourceRun], None] = lambda run: None):
+                 run_over: Callable[[SourceRun], None] = lambda run: None, settings: dict | None = None):
         """`run_over` is called with each run this worker records (on the reactor's
-        thread), after it is recorded."""
+        thread), after it is recorded; `settings` are the config's (`crawl:`)."""
         self.context = context
         self.run_over = run_over
         self.name = uuid.uuid4().hex[:12]
         self.redis = redis.Redis.from_url(redis_url)
-        self.runner = AsyncCrawlerRunner({**SETTINGS, **redis_settings(redis_url, self.name)})
+        self.runner = AsyncCrawlerRunner({**SETTINGS, **(settings or {}), **redis_settings(redis_url, self.name)})
 
     async def run(self, sources: Iterable[Source]) -> None:
         await asyncio.to_thread(self.beat)
         heartbeat = asyncio.ensure_future(self._beat_until_cancelled())
         try:
             await asyncio.gather(*(
-                self.runner.crawl(on_demand(SPIDERS[s.kind]), source=s, context=self.context,
+                self.runner.crawl(on_demand(spider_class(s)), source=s, context=self.context,
                                   run_over=self.run_over)
                 for s in sources
             ))

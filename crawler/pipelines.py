@@ -9,9 +9,9 @@ from concurrent.futures.process import BrokenProcessPool
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter
 
-from newswatch.crawler.analysis import extract_and_analyse
-from newswatch.crawler.extract import ExtractionError
-from newswatch.crawler.ingest import Addition, IngestError
+from newswatch.corpus.analysis import extract_and_analyse
+from newswatch.corpus.extract import ExtractionError
+from newswatch.corpus.ingest import Addition, IngestError
 from newswatch.crawler.items import Page
 from newswatch.crawler.spiders.base import FAILED
 

@@ -22,16 +22,18 @@ from sqlalchemy import exists, func, select
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
-from newswatch.alerts.outbox import DEAD, drain, requeue
+from newswatch.alerts.notifier import drain
+from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
-from newswatch.crawler.extract import ExtractionError, extract
+from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
+from newswatch.jobs.roles import ROLES
 from newswatch.store.db import open_store
-from newswatch.store.models import Article, Match, OutboxRow, SourceState, Story
+from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 
 log = logging.getLogger("newswatch")
 
@@ -73,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "validate the config and the channel URLs")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
-    sub.add_argument("--role", choices=["all", "scheduler", "crawler", "notifier"], default="all",
+    sub.add_argument("--role", choices=list(ROLES), default="all",
                      help="all (default): everything in this process; scheduler: put due sources on "
                           "Redis (one only); crawler: crawl them (any number); notifier: deliver alerts")
     sub = command("crawl", cmd_crawl, "crawl the named sources now")
@@ -142,14 +144,14 @@ def cmd_run(args) -> int:
     from newswatch.jobs.daemon import App, run_on_reactor
 
     config = load_config(args.config)
-    if args.role in ("scheduler", "crawler") and not config.redis:
+    if ROLES[args.role].needs_redis and not config.redis:
         raise ConfigError(config.path, [("redis", f"required for --role {args.role} "
                                                   "(e.g. redis: redis://127.0.0.1:6379/0)")])
 
     async def main() -> int:
-        app = App(config)
+        app = App(config, role=ROLES[args.role])
         try:
-            return await (app.once() if args.once else app.serve(args.role))
+            return await (app.once() if args.once else app.serve())
         finally:
             app.close()
 
@@ -353,7 +355,7 @@ def cmd_stories(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from newswatch.jobs.health import next_run
+    from newswatch.jobs.schedule import next_run
 
     config = load_config(args.config)
     store = open_store(config.database)
@@ -374,6 +376,8 @@ def cmd_status(args) -> int:
                 "new": state.new_count if state else 0,
                 "duplicate": state.duplicate_count if state else 0,
                 "failed": state.failed_count if state else 0,
+                "refused_private": state.refused_private_count if state else 0,
+                "refused_file": state.refused_file_count if state else 0,
                 "last_error": state.last_error if state else None,
                 "failures_in_row": state.failures_in_row if state else 0,
                 "broken_since": state.broken_since.isoformat() if state and state.broken_since else None,
@@ -381,16 +385,16 @@ def cmd_status(args) -> int:
                 if source.enabled else None,
             })
         outbox = {
-            "pending": sum(r.status == "pending" for r in rows),
-            "sent": sum(r.status == "sent" for r in rows),
-            "failing": sum(r.status == "pending" and r.attempts > 0 for r in rows),
-            "dead": sum(r.status == DEAD for r in rows),
+            "pending": sum(r.status == OutboxStatus.PENDING for r in rows),
+            "sent": sum(r.status == OutboxStatus.SENT for r in rows),
+            "failing": sum(r.status == OutboxStatus.PENDING and r.attempts > 0 for r in rows),
+            "dead": sum(r.status == OutboxStatus.DEAD for r in rows),
         }
         # last_error holds masked URLs only (delivery never records a URL in clear).
         dead = [
             {"id": r.id, "topic": r.topic, "channel": r.channel, "attempts": r.attempts,
              "created_at": r.created_at.isoformat(), "last_error": r.last_error}
-            for r in rows if r.status == DEAD
+            for r in rows if r.status == OutboxStatus.DEAD
         ]
     store.close()
     if args.json:
@@ -401,6 +405,8 @@ def cmd_status(args) -> int:
         took = f" in {s['duration_s']}s" if s["duration_s"] is not None else ""
         print(f"{s['name']:<20} last run {(s['last_run'] or 'never')[:19]:<19}{took}, {when}: "
               f"{s['new']} new, {s['duplicate']} duplicate, {s['failed']} failed"
+              + (f", {s['refused_private']} refused (private address)" if s["refused_private"] else "")
+              + (f", {s['refused_file']} refused (local file)" if s["refused_file"] else "")
               + (f"  BROKEN since {s['broken_since'][:19]}" if s["broken_since"] else "")
               + (f"  error: {s['last_error']}" if s["last_error"] else ""))
     print(f"alerts: {outbox['pending']} pending ({outbox['failing']} failing), {outbox['sent']} sent, "

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from databases import BACKEND_ENV, database_url, postgres_server, postgres_url  # noqa: F401  (fixtures)
-from mailservers import smtp_server, wait_for, webhook_server  # noqa: F401  (fixtures)
-from newssite import news_site  # noqa: F401  (fixture)
+from support.databases import BACKEND_ENV, database_url, postgres_server, postgres_url  # noqa: F401  (fixtures)
+from support.mailservers import smtp_server, wait_for, webhook_server  # noqa: F401  (fixtures)
+from support.newssite import news_site  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,12 @@ class CLIResult:
 class Newswatch:
     """Runs `newswatch` in a working directory of its own, with a config written there.
     A config without a `database` key gets the test's `database_url` (when given), so
-    every CLI test runs on the backend the run is for."""
+    every CLI test runs on the backend the run is for. The tests' servers listen on
+    127.0.0.1, a private address newswatch refuses by default: a config without
+    `crawl.allow_private` opts in (`crawl: {allow_private: true}`), unless the test sets
+    `allow_private = False` (the tests of that refusal)."""
+
+    allow_private = True
 
     def __init__(self, workdir: Path, database_url: str | None = None):
         self.workdir = workdir
@@ -58,6 +63,7 @@ class Newswatch:
         self.env.pop("NEWSWATCH_CONFIG", None)
 
     def write_config(self, config: dict | str) -> Path:
+        config = self._opt_in(config) if self.allow_private else config
         if self.database_url is None:
             text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
         elif isinstance(config, dict):
@@ -72,6 +78,19 @@ class Newswatch:
                 text = text.rstrip("\n") + f"\ndatabase: {self.database_url}\n"
         self.config.write_text(text, encoding="utf-8")
         return self.config
+
+    @staticmethod
+    def _opt_in(config: dict | str) -> dict | str:
+        if isinstance(config, dict):
+            crawl = config.get("crawl") or {}
+            return {**config, "crawl": {"allow_private": True, **crawl}} if isinstance(crawl, dict) else config
+        try:
+            parsed = yaml.safe_load(config)
+        except yaml.YAMLError:
+            return config  # a test of broken YAML: written as given
+        if isinstance(parsed, dict) and "crawl" not in parsed:
+            return config.rstrip("\n") + "\ncrawl: {allow_private: true}\n"
+        return config
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "newswatch.jobs.cli", *args]

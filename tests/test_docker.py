@@ -62,6 +62,11 @@ def test_compose_file(compose_dir):
         assert services[name]["restart"] == "unless-stopped"
     # The database password comes from .env, never from the file.
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    # So does Redis's: whoever writes to the crawl queue decides what workers fetch.
+    redis_command = services["redis"]["command"]
+    assert redis_command[redis_command.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")
+    # Neither is published on the host: only the compose network reaches them.
+    assert "ports" not in services["redis"] and "ports" not in services["postgres"]
 
 
 def test_example_config_is_accepted(compose_dir, monkeypatch):
@@ -71,7 +76,7 @@ def test_example_config_is_accepted(compose_dir, monkeypatch):
         monkeypatch.setenv(key, value)
     config = load_config(compose_dir / "newswatch.yaml")
     assert config.database.startswith("postgresql+psycopg://newswatch:")
-    assert config.redis == "redis://redis:6379/0"
+    assert config.redis == f"redis://:{env['REDIS_PASSWORD']}@redis:6379/0"
     assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", 9108)
     healthcheck = " ".join(yaml.safe_load(COMPOSE.read_text())["services"]["crawler"]["healthcheck"]["test"])
     assert f":{config.metrics.port}/healthz" in healthcheck

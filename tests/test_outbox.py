@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailservers import wait_for
+from support.mailservers import wait_for
 from newswatch.alerts.delivery import Channel, QuietHours, build_channel, parse_retry_after
-from newswatch.alerts.outbox import (
-    DEAD,
-    PENDING,
-    SENT,
-    RetryPolicy,
-    drain,
-    enqueue,
-    release_digest,
-    requeue,
-)
+from newswatch.alerts.notifier import RetryPolicy, drain
+from newswatch.alerts.outbox import enqueue, release_digest, requeue
 from newswatch.alerts.matcher import Topic, TopicMatch
 from newswatch.alerts.query import parse
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, Story
+from newswatch.store.models import OutboxStatus as Status
 
 FAST = RetryPolicy(base=timedelta(milliseconds=50), max=timedelta(milliseconds=200), jitter=0.0)
 HOSTILE = "<script>alert(1)</script> Seoul & Kyiv <!channel> *arms* `x` [a](http://evil.example)"
@@ -99,7 +93,7 @@ def test_webhook_500_then_429_retry_after_then_200_arrives_once_after_the_wait(s
     assert datetime.now(timezone.utc) >= row.next_attempt_at
     assert webhook_server.statuses == [500, 429, 200]
     (row,) = rows(store)
-    assert (row.status, row.attempts, row.last_error) == (SENT, 3, None)
+    assert (row.status, row.attempts, row.last_error) == (Status.SENT, 3, None)
     assert drain(store, channels, retry=FAST, ignore_backoff=True).sent == 0
     assert len(webhook_server.posts) == 3
 
@@ -135,7 +129,7 @@ def test_smtp_down_then_up_arrives_once(store, smtp_server):
     for _ in range(3):
         result = drain(store, channels, retry=FAST, ignore_backoff=True)
         assert (result.sent, result.failed) == (0, 3)
-    assert all(r.status == PENDING and r.attempts == 3 for r in rows(store))
+    assert all(r.status == Status.PENDING and r.attempts == 3 for r in rows(store))
 
     smtp_server.start()
     assert drain(store, channels, retry=FAST, ignore_backoff=True).sent == 3
@@ -152,7 +146,7 @@ def test_dead_letter_after_max_attempts_then_retry(store, webhook_server):
     results = [drain(store, channels, retry=policy, ignore_backoff=True) for _ in range(4)]
     assert [r.dead for r in results] == [0, 0, 1, 0]
     (row,) = rows(store)
-    assert row.status == DEAD and row.attempts == 3
+    assert row.status == Status.DEAD and row.attempts == 3
     assert "json://127.0.0.1" in row.last_error
 
     webhook_server.start()
@@ -162,6 +156,56 @@ def test_dead_letter_after_max_attempts_then_retry(store, webhook_server):
     assert len(webhook_server.posts) == 1
 
 
+def test_two_drains_at_once_send_each_alert_once(store, webhook_server):
+    """A second drain while the first is sending (slowly) takes none of its rows."""
+    channels = hook_channel("hook", webhook_server)
+    for n in range(6):
+        add_story(store, "korea-arms", ["hook"], title=f"Seoul weighs arms for Kyiv, part {n}")
+    webhook_server.delay = 0.3
+    first: list = []
+    thread = threading.Thread(target=lambda: first.append(drain(store, channels, retry=FAST)))
+    thread.start()
+    wait_for(lambda: webhook_server.posts)  # the first drain has claimed its rows
+    second = drain(store, channels, retry=FAST)
+    thread.join()
+
+    assert (first[0].sent, second.sent) == (6, 0)
+    assert len(webhook_server.posts) == 6
+    assert {r.status for r in rows(store)} == {SENT}
+
+
+def test_daemon_and_alerts_retry_at_once_send_nothing_twice(newswatch, webhook_server, tmp_path):
+    """`newswatch alerts retry --all-failed` beside a running daemon (which drains every
+    few seconds): on SQLite each drain sends only the rows it claimed."""
+    alerts = 20
+    newswatch.write_config({
+        "database": f"sqlite:///{tmp_path / 'nw.db'}",
+        "topics": [{"name": "korea-arms", "query": "South Korea Ukraine arms", "notify": ["hook"]}],
+        "channels": {"hook": [webhook_server.apprise_url("/hook")]},
+    })
+    store = open_store(f"sqlite:///{tmp_path / 'nw.db'}")
+    for n in range(alerts):
+        add_story(store, "korea-arms", ["hook"], title=f"Seoul weighs arms for Kyiv, part {n}")
+    with store.session() as session:
+        session.query(OutboxRow).update({"status": DEAD, "attempts": 25})
+    webhook_server.delay = 0.4  # the retry's drain lasts longer than the daemon's drain interval
+    daemon = newswatch.start("run")
+    try:
+        started = [daemon.stderr.readline() for _ in range(1)]
+        while "newswatch running" not in started[-1] and started[-1]:
+            started.append(daemon.stderr.readline())
+        retried = newswatch("alerts", "retry", "--all-failed")
+        wait_for(lambda: all(r.status == SENT for r in rows(store)), timeout=60)
+    finally:
+        daemon.terminate()
+        _, rest = daemon.communicate(timeout=30)
+        daemon_log = "".join(started) + rest
+    store.close()
+
+    titles = [post[2]["title"] for post in webhook_server.posts]
+    assert sorted(titles) == sorted(set(titles)) and len(titles) == alerts, (retried.stdout, daemon_log)
+
+
 def test_dead_letter_after_max_age(store, webhook_server):
     channels = hook_channel("hook", webhook_server)
     add_story(store, "korea-arms", ["hook"])
@@ -169,11 +213,11 @@ def test_dead_letter_after_max_age(store, webhook_server):
         session.query(OutboxRow).update({"queued_at": datetime.now(timezone.utc) - timedelta(days=3)})
     webhook_server.responses[:] = [(503, {})]
     assert drain(store, channels, retry=RetryPolicy(max_age=timedelta(days=2))).dead == 1
-    assert rows(store)[0].status == DEAD
+    assert rows(store)[0].status == Status.DEAD
 
 
 def test_one_failing_url_neither_blocks_nor_resends_the_others(store, webhook_server):
-    from mailservers import WebhookCatcher
+    from support.mailservers import WebhookCatcher
 
     with WebhookCatcher() as other:
         channels = hook_channel("team", webhook_server, other)
@@ -290,7 +334,7 @@ def test_long_digest_is_cut_at_the_channel_limit_and_the_rest_follows(store, web
     assert all(len(b) <= 2_000 for b in bodies)
     shown = [n for b in bodies for n in re.findall(r"number (\d\d)", b)]
     assert sorted(shown) == [f"{n:02d}" for n in range(25)]  # each story once, none lost
-    assert all(r.status == SENT for r in rows(store))
+    assert all(r.status == Status.SENT for r in rows(store))
 
 
 def test_endpoint_limit_comes_from_the_apprise_plugin():

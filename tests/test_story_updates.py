@@ -1,4 +1,4 @@
-"""Updates for new developments (alerts/outbox.py, crawler/developments.py) through
+"""Updates for new developments (alerts/notifier.py, corpus/developments.py) through
 `Corpus.add` and `drain` on a real database, against a local webhook endpoint, with the
 delivery clock set: a story alerts once; a development sends one `Update:`; a further
 report of the same news sends nothing; updates wait `update_every` and go out together;
@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 
 from newswatch.alerts.delivery import build_channel
 from newswatch.alerts.matcher import Topic, TopicMatch
-from newswatch.alerts.outbox import PENDING, SENT, UPDATE, drain, enqueue, release_digest
+from newswatch.alerts.notifier import drain
+from newswatch.alerts.outbox import UPDATE, enqueue, release_digest
 from newswatch.alerts.query import parse
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus.ingest import Corpus
 from newswatch.store.db import open_store
-from newswatch.store.models import Article, OutboxRow
-from plantstory import CONTRACT, COURIER_VOTE, GAZETTE_VOTE, HERALD_VOTE, PERMIT, PROTEST, QUERY
+from newswatch.store.models import Article, OutboxRow, OutboxStatus
+from support.plantstory import CONTRACT, COURIER_VOTE, GAZETTE_VOTE, HERALD_VOTE, PERMIT, PROTEST, QUERY
 
 TOPIC = "millbrook-plant"
 
@@ -138,7 +139,7 @@ def test_a_development_before_the_first_alert_is_in_it_and_sends_no_update(store
     assert messages == [] and result.settled == 1
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboxRow)
-                              .where(OutboxRow.status == PENDING)) == 0
+                              .where(OutboxRow.status == OutboxStatus.PENDING)) == 0
 
 
 def test_updates_none_never_sends_updates(store, webhook_server):
@@ -194,7 +195,7 @@ def test_an_update_row_is_queued_once_per_article_and_channel(store, webhook_ser
     with store.session() as session:
         rows = session.execute(select(OutboxRow.kind, OutboxRow.article_id, OutboxRow.status)
                                .order_by(OutboxRow.id)).all()
-    assert rows == [("alert", None, SENT), ("update", contract.article_id, PENDING)]
+    assert rows == [("alert", None, OutboxStatus.SENT), ("update", contract.article_id, OutboxStatus.PENDING)]
     _, messages = desk.deliver(timedelta(hours=1))
     assert len(messages) == 1
     assert desk.deliver(timedelta(hours=3))[1] == []
@@ -217,7 +218,7 @@ def test_an_update_message_escapes_what_articles_say(store, webhook_server):
 @pytest.fixture
 def outlets():
     """Three local news sites, each with its own feed (starting empty)."""
-    from newssite import NewsSite
+    from support.newssite import NewsSite
     sites = {name: NewsSite(articles=[]).start() for name in ("gazette", "herald", "courier")}
     try:
         yield sites

@@ -19,6 +19,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from newswatch.crawler.items import Page
+from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, Refused
 from newswatch.crawler.sources import Source
 
 FAILED = "newswatch/failed"
@@ -34,6 +35,11 @@ ARTICLE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
 
 class NewsSpider(scrapy.Spider):
+    #: The methods a request may name as its callback or errback (a shared queue's
+    #: entries are checked against them, queuecodec.py).
+    REQUEST_CALLBACKS = frozenset({"parse_article", "article_failed", "source_failed",
+                                   "parse_feed", "parse_sitemap", "parse_listing"})
+
     def __init__(self, source: Source, context: Any, **kwargs):
         super().__init__(name=f"{source.kind}:{source.name}", **kwargs)
         self.source = source
@@ -76,8 +82,12 @@ class NewsSpider(scrapy.Spider):
         if url in self._followed:
             return None
         self._followed.add(url)
+        scheme = urlsplit(url).scheme
+        if scheme == "file" and self.source.kind != "path":
+            self.count_refusal(url, REFUSED_FILE, "a local file (only path: sources read files)")
+            return None
         # e.g. a feed entry whose only "link" is its id, a URN
-        if urlsplit(url).scheme not in ("http", "https", "file"):
+        if scheme not in ("http", "https", "file"):
             self.crawler.stats.inc_value(NO_LINK)
             return None
         if self.context.corpus.known(url):
@@ -109,11 +119,18 @@ class NewsSpider(scrapy.Spider):
         )
 
     def article_failed(self, failure: Failure) -> None:
+        if isinstance(failure.value, Refused):
+            self.count_refusal(failure.request.url, failure.value.counter, str(failure.value))
+            return
         if _transient(failure):
             self.crawler.stats.inc_value(TRANSIENT)
         self.count_failure(failure.request.url, _reason(failure))
 
     def source_failed(self, failure: Failure) -> None:
+        if isinstance(failure.value, Refused):
+            self.count_refusal(failure.request.url, failure.value.counter, str(failure.value))
+            self.error = f"{failure.request.url}: {REFUSALS[failure.value.counter]}"
+            return
         self.error = f"{failure.request.url}: {_reason(failure)}"
         self.count_failure(failure.request.url, _reason(failure))
 
@@ -121,6 +138,13 @@ class NewsSpider(scrapy.Spider):
         """The listing at `url` is unusable: the source's run failed."""
         self.error = f"{url}: {reason}"
         self.count_failure(url, reason)
+
+    def count_refusal(self, url: str, counter: str, reason: str) -> None:
+        """A request refused for what it would reach (see `refusal.py`): counted apart
+        from failures, one log line."""
+        self.crawler.stats.inc_value(counter)
+        self.logger.warning("%s %s: %s", REFUSALS[counter], url, reason,
+                            extra={"source": self.source.name, "url": url})
 
     def count_failure(self, url: str, reason: str) -> None:
         self.crawler.stats.inc_value(FAILED)

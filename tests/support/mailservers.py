@@ -180,6 +180,8 @@ class _WebhookHandler(BaseHTTPRequestHandler):
         # Record before answering, so a client that saw the response can rely on
         # the post being visible in `posts`.
         catcher._record(self.path, dict(self.headers.items()), body, status)
+        if catcher.delay:
+            time.sleep(catcher.delay)
         payload = catcher.reply_body if 200 <= status < 300 else json.dumps({"error": status}).encode()
         self.send_response(status)
         for name, value in headers.items():
@@ -226,7 +228,8 @@ class WebhookCatcher:
     `barrier()` returns only once every request that reached it before has been
     recorded (the kill -9 test: posts of a killed client must not arrive "late").
 
-    `posts` holds (path, headers, parsed JSON body) per request. `responses` is a
+    `posts` holds (path, headers, parsed JSON body) per request; `delay` slows each
+    answer down. `responses` is a
     queue of (status, headers) consumed one per request, in order; once it is empty
     every request gets 200 — e.g. ``[(500, {}), (429, {"Retry-After": "1"})]`` then
     success. `reply_body` is what a 2xx answer carries (``b"{}"``; Slack's webhook API
@@ -243,6 +246,7 @@ class WebhookCatcher:
         self._statuses: list[int] = []
         self.responses: list[Response] = []
         self.reply_body: bytes = b"{}"
+        self.delay = 0.0  # seconds each answer waits (a slow service), after the post is recorded
         self._server: _WebhookHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

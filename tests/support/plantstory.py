@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
 
-from newswatch.crawler.extract import Article
+from newswatch.corpus.extract import Article
 
 #: The evening of the vote; every report is dated from it.
 VOTE_DAY = datetime(2025, 3, 11, 20, 0, tzinfo=timezone.utc)
