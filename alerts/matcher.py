@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Iterator, Literal, Sequence
 
 from sqlalchemy import select
 
 from newswatch.alerts.query import Document, Query, QueryMatch
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import TopicRecord
+
+
+UpdateMode = Literal["developments", "none", "every_article"]
+DEFAULT_UPDATE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,14 @@ class Topic:
     articles from those sources / in those languages (ISO 639-1) match; an article whose
     language is unknown is not excluded, as many pages do not declare theirs.
     `added`: when the topic first appeared in the config (set at start from the store);
-    it alerts only on articles first seen since then. `every_article`: alert for each
-    article rather than once per story.
+    it alerts only on articles first seen since then.
+
+    `updates`: what a story that already alerted sends when it gains articles:
+    "developments" (an `Update:` for articles that bring a new development, at most one
+    per story and channel per `update_every`), "none", or "every_article" (an alert for
+    each article rather than once per story). `every_article=True` is the older
+    spelling of ``updates="every_article"``; the two always agree. `digest`: the topic
+    collects its alerts into a digest (which lists every article a story gained).
     """
 
     name: str
@@ -40,6 +50,15 @@ class Topic:
     languages: frozenset[str] = frozenset()
     added: datetime | None = None
     every_article: bool = False
+    updates: UpdateMode = "developments"
+    update_every: timedelta = DEFAULT_UPDATE_EVERY
+    digest: bool = False
+
+    def __post_init__(self) -> None:
+        if self.every_article:
+            object.__setattr__(self, "updates", "every_article")
+        elif self.updates == "every_article":
+            object.__setattr__(self, "every_article", True)
 
     def accepts(self, source: str | None, language: str | None) -> bool:
         """Whether the topic's source and language filters let such an article through."""

@@ -30,6 +30,16 @@ sends that one message to that one URL again: delivery is at-least-once, and eac
 inside the window causes at most one double (one send is in flight at a time). A kill
 anywhere else loses and doubles nothing: the rows are in the database before the first
 send, and an accepted URL is never sent the same alert again.
+
+Updates. With ``updates: developments``, an article that brings a new development to a
+story already alerted to a channel queues an update row (written by `enqueue` too), unique per (topic, article,
+channel) like an `every_article` row. An update waits until the story's first message
+to the channel has gone out, then until `update_every` (per topic) has passed since the
+story's latest message to the channel; all of the story's updates due by then go out as
+one ``Update: <story title>`` message (the new articles, then the earlier reports). A
+sent row records the articles its message carried (`OutboxRow.articles`): an update
+whose article an earlier message already carried (it arrived before the story's first
+alert went out) is settled without a message of its own.
 """
 from __future__ import annotations
 
@@ -47,6 +57,8 @@ from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
 from newswatch.alerts.health import notice_message
+from newswatch.alerts.matcher import DEFAULT_UPDATE_EVERY
+from newswatch.alerts.outbox import ALERT, UPDATE
 from newswatch.alerts.query import Snippet
 from newswatch.alerts.render import (
     AlertItem,
@@ -56,9 +68,10 @@ from newswatch.alerts.render import (
     Templates,
     render,
     render_digest,
+    render_update,
 )
 from newswatch.store.db import Store
-from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus
+from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus, Story
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +106,8 @@ class DrainResult:
     sent: int = 0  # rows now sent
     failed: int = 0  # rows that failed this time and will be retried
     dead: int = 0  # rows dead-lettered this time
-    held: int = 0  # rows held back (quiet hours, rate limit, channel not configured)
+    held: int = 0  # rows held back (quiet hours, rate limits, channel not configured)
+    settled: int = 0  # updates already carried by an earlier message: sent with no message
     messages: int = 0  # messages accepted by at least one URL
     latencies_s: list[float] = field(default_factory=list)  # queued → sent, per row sent
 
@@ -109,8 +123,20 @@ class _Due:
     fold: bool
     queued_at: datetime
     delivered: set[str] = field(default_factory=set)
-    article_id: int | None = None  # the one article alerted, for an every_article topic
+    article_id: int | None = None  # the article alerted (every_article) or updating the story
     notice: dict | None = None  # a notice's own title and body (see alerts/health.py)
+    kind: str = ALERT
+    articles: set[int] = field(default_factory=set)  # what its message carried
+
+
+@dataclass
+class _Entry:
+    """What a message says for some of its rows: a story's alert (one row), or a story's
+    update (its due update rows); `articles` are the ids of the articles it shows."""
+
+    rows: list[_Due]
+    story: DigestStory | None  # None for a notice
+    articles: list[int]
 
 
 def drain(
@@ -123,12 +149,15 @@ def drain(
     now: datetime | None = None,
     ignore_backoff: bool = False,
     only: Collection[int] | None = None,
+    update_every: Mapping[str, timedelta] | None = None,
 ) -> DrainResult:
     """Deliver the pending rows that are due (every pending row with `ignore_backoff`;
     only the row ids in `only` when given).
 
-    Rows of `digest_topics` wait until `release_digest` folds them. Never raises for a
-    delivery failure: failures are counted, logged with masked URLs, and retried later.
+    Rows of `digest_topics` wait until `release_digest` folds them; updates wait for
+    their topic's `update_every` (`DEFAULT_UPDATE_EVERY` for a topic not named), which
+    `ignore_backoff` does not skip. Never raises for a delivery failure: failures are
+    counted, logged with masked URLs, and retried later.
     """
     now = now or datetime.now(timezone.utc)
     result = DrainResult()
@@ -136,14 +165,15 @@ def drain(
         try:
             due = _claim(claims, now, ignore_backoff=ignore_backoff,
                          digest_topics=digest_topics, only=only)
-            _deliver(store, channels, due, now, retry, templates, result)
+            _deliver(store, channels, due, now, retry, templates, result, update_every or {})
         finally:
             _unclaim(claims)
     return result
 
 
 def _deliver(store: Store, channels: Mapping[str, Channel], due: list[_Due], now: datetime,
-             retry: RetryPolicy, templates: Templates | None, result: DrainResult) -> None:
+             retry: RetryPolicy, templates: Templates | None, result: DrainResult,
+             update_every: Mapping[str, timedelta]) -> None:
     by_channel: dict[str, list[_Due]] = {}
     for row in due:
         by_channel.setdefault(row.channel, []).append(row)
@@ -155,10 +185,10 @@ def _deliver(store: Store, channels: Mapping[str, Channel], due: list[_Due], now
             result.held += len(rows)
             continue
         for row in [r for r in rows if r.notice is not None]:
-            _send_notice(store, channel, row, retry, result)
-        rows = [r for r in rows if r.notice is None]
+            _send_notice(store, channel, row, now, retry, result)
+        rows = _updates_due(store, name, [r for r in rows if r.notice is None], now, update_every, result)
         for message_rows in _plan(store, channel, rows, now, result):
-            _send(store, channel, message_rows, retry, templates, result)
+            _send(store, channel, message_rows, now, retry, templates, result)
 
 
 def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
@@ -196,7 +226,8 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
         return [
             _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
                  queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
-                 article_id=r.article_id, notice=r.notice)
+                 article_id=r.article_id, notice=r.notice, kind=r.kind,
+                 articles=set(r.articles or ()))
             for r in session.scalars(query.order_by(OutboxRow.id))
         ]
 
@@ -257,6 +288,50 @@ def _unclaim(claims: Connection) -> None:
         claims.commit()
 
 
+def _updates_due(store: Store, channel: str, rows: list[_Due], now: datetime,
+                 update_every: Mapping[str, timedelta], result: DrainResult) -> list[_Due]:
+    """`rows` less the updates that do not go out now.
+
+    An update waits while the story has no message sent to `channel` (its first alert is
+    still pending, or held), then until its topic's `update_every` has passed since the
+    story's latest message to the channel (its `next_attempt_at` is set to that time),
+    unless it is folded: a digest or held alerts go out at their own time. An update
+    whose article a message to the channel already carried is settled: sent, without a
+    message of its own."""
+    updates = [r for r in rows if r.kind == UPDATE]
+    if not updates:
+        return rows
+    held: set[int] = set()
+    settled: set[int] = set()
+    with store.session() as session:
+        groups: dict[tuple[str, int | None], list[_Due]] = {}
+        for r in updates:
+            groups.setdefault((r.topic, r.story_id), []).append(r)
+        for (topic, story_id), group in groups.items():
+            sent = session.execute(
+                select(OutboxRow.sent_at, OutboxRow.articles)
+                .where(OutboxRow.story_id == story_id, OutboxRow.channel == channel,
+                       OutboxRow.topic == topic, OutboxRow.status == OutboxStatus.SENT)).all()
+            if not sent:
+                held.update(r.id for r in group)
+                continue
+            latest = max(at for at, _ in sent)
+            carried = {a for _, articles in sent for a in articles or ()}
+            due = latest + update_every.get(topic, DEFAULT_UPDATE_EVERY)
+            for r in group:
+                if r.article_id in carried:
+                    settled.add(r.id)
+                    session.execute(update(OutboxRow).where(OutboxRow.id == r.id,
+                                                            OutboxRow.status == OutboxStatus.PENDING)
+                                    .values(status=OutboxStatus.SENT, sent_at=latest, articles=[]))
+                    result.settled += 1
+                elif not r.fold and now < due:
+                    held.add(r.id)
+                    session.execute(update(OutboxRow).where(OutboxRow.id == r.id).values(next_attempt_at=due))
+    result.held += len(held)
+    return [r for r in rows if r.id not in held and r.id not in settled]
+
+
 def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,
           result: DrainResult) -> list[list[_Due]]:
     """The messages to send to `channel` now, each a list of rows (one row: an alert;
@@ -269,7 +344,12 @@ def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,
         result.held += len(rows)
         return []
     folded = [r for r in rows if r.fold]
-    messages = ([folded] if folded else []) + [[r] for r in rows if not r.fold]
+    # A story's due updates go out together, as one message.
+    alone: dict[tuple, list[_Due]] = {}
+    for r in rows:
+        if not r.fold:
+            alone.setdefault((r.topic, r.story_id) if r.kind == UPDATE else (r.id,), []).append(r)
+    messages = ([folded] if folded else []) + list(alone.values())
     if channel.max_per_hour is None:
         return messages
 
@@ -308,54 +388,81 @@ def _fold(store: Store, rows: Sequence[_Due]) -> None:
         row.fold = True
 
 
-def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
+def _send(store: Store, channel: Channel, rows: list[_Due], now: datetime, retry: RetryPolicy,
           templates: Templates | None, result: DrainResult) -> None:
-    """One message (one alert, or one folded message of many rows) to each URL of
-    `channel` that has not accepted it yet; then the rows' new state, in one commit."""
+    """One message (one alert, one story's update, or one folded message of many rows)
+    to each URL of `channel` that has not accepted it yet; then the rows' new state, in
+    one commit."""
     with store.session() as session:
-        stories = {r.id: DigestStory(r.topic, tuple(
-                       story_items(session, r.story_id, r.topic, r.article_id)))
-                   for r in rows}
-    empty = [r for r in rows if not stories[r.id].items]
+        entries = _entries(session, rows)
+    empty = [r for e in entries if not e.story.items for r in e.rows]
     if empty:
         # The story has no article matching the topic any more (deleted by retention?):
         # nothing to say, so nothing to send; dead-letter it rather than retry forever.
         _finish(store, channel, empty, {r.id: "the story has no matching article" for r in empty},
-                None, retry, result, dead=True)
-        rows = [r for r in rows if stories[r.id].items]
+                None, now, retry, result, dead=True)
+    entries = [e for e in entries if e.story.items]
+    rows = [r for e in entries for r in e.rows]
     # Grouped by topic as a digest shows them, so "the first n stories" of a cut digest
-    # are the first n rows.
-    order = {topic: i for i, topic in reversed(list(enumerate(r.topic for r in rows)))}
-    rows.sort(key=lambda r: order[r.topic])
+    # are the first n entries.
+    order = {topic: i for i, topic in reversed(list(enumerate(e.story.topic for e in entries)))}
+    entries.sort(key=lambda e: order[e.story.topic])
 
     errors: dict[int, str] = {}
     retry_after: float | None = None
     sent_any = False
     for endpoint in channel.endpoints:
-        todo = [r for r in rows if endpoint.key not in r.delivered]
+        todo = [e for e in entries if any(endpoint.key not in r.delivered for r in e.rows)]
         if not todo:
             continue
         try:
-            message, carried = _message(endpoint, [stories[r.id] for r in todo], templates)
+            message, carried = _message(endpoint, [e.story for e in todo], templates)
         except TemplateError as exc:  # a user's template that fails on this alert
-            log.error("alert(s) %s to %r cannot be rendered: %s", [r.id for r in todo], channel.name, exc)
-            errors.update({r.id: f"template: {exc}" for r in todo})
+            ids = [r.id for e in todo for r in e.rows]
+            log.error("alert(s) %s to %r cannot be rendered: %s", ids, channel.name, exc)
+            errors.update({i: f"template: {exc}" for i in ids})
             continue
         outcome: Outcome = deliver(endpoint, message)
         if outcome.ok:
             _accepted(store, channel, endpoint, todo[:carried], first=not sent_any)
             sent_any = True
         else:
-            for row in todo:
-                errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
+            for entry in todo:
+                for row in entry.rows:
+                    errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
             if outcome.retry_after is not None:
                 retry_after = max(retry_after or 0.0, outcome.retry_after)
     if sent_any:
         result.messages += 1
-    _finish(store, channel, rows, errors, retry_after, retry, result)
+    _finish(store, channel, rows, errors, retry_after, now, retry, result)
 
 
-def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
+def _entries(session: Session, rows: list[_Due]) -> list[_Entry]:
+    """What the message says for `rows`: an alert per alert row, one update per story
+    for its update rows (the new articles, then the story's other matching articles as
+    its earlier reports)."""
+    entries: list[_Entry] = []
+    updates: dict[tuple[str, int | None], list[_Due]] = {}
+    for row in rows:
+        if row.kind == UPDATE:
+            updates.setdefault((row.topic, row.story_id), []).append(row)
+            continue
+        found = _story_articles(session, row.story_id, row.topic, row.article_id)
+        entries.append(_Entry([row], DigestStory(row.topic, tuple(i for _, i in found)),
+                              [a for a, _ in found]))
+    for (topic, story_id), group in updates.items():
+        found = _story_articles(session, story_id, topic)
+        new = {r.article_id for r in group}
+        story = DigestStory(
+            topic, tuple(i for a, i in found if a in new),
+            earlier=tuple(i for a, i in found if a not in new),
+            update_of=session.scalar(select(Story.title).where(Story.id == story_id)) or "",
+        )
+        entries.append(_Entry(group, story, [a for a, _ in found if a in new]))
+    return entries
+
+
+def _send_notice(store: Store, channel: Channel, row: _Due, now: datetime, retry: RetryPolicy,
                  result: DrainResult) -> None:
     """A notice ("source broken"): its own text, one message, never held or folded."""
     message = notice_message(row.notice)
@@ -367,7 +474,7 @@ def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
             continue
         outcome = deliver(endpoint, message)
         if outcome.ok:
-            _accepted(store, channel, endpoint, [row], first=not sent_any)
+            _accepted(store, channel, endpoint, [_Entry([row], None, [])], first=not sent_any)
             sent_any = True
         else:
             errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
@@ -375,7 +482,7 @@ def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
                 retry_after = max(retry_after or 0.0, outcome.retry_after)
     if sent_any:
         result.messages += 1
-    _finish(store, channel, [row], errors, retry_after, retry, result)
+    _finish(store, channel, [row], errors, retry_after, now, retry, result)
 
 
 def _message(endpoint: Endpoint, stories: list[DigestStory],
@@ -384,31 +491,36 @@ def _message(endpoint: Endpoint, stories: list[DigestStory],
     a digest cut at the endpoint's length limit leaves the rest for the next message."""
     if len(stories) == 1:
         story = stories[0]
+        if story.update_of is not None:
+            return render_update(story, endpoint.format, max_chars=endpoint.max_chars,
+                                 templates=templates), 1
         return render(story.topic, story.items, endpoint.format, max_chars=endpoint.max_chars,
                       templates=templates), 1
     return render_digest(stories, endpoint.format, max_chars=endpoint.max_chars, templates=templates)
 
 
-def _accepted(store: Store, channel: Channel, endpoint: Endpoint, rows: list[_Due],
+def _accepted(store: Store, channel: Channel, endpoint: Endpoint, entries: list[_Entry],
               first: bool) -> None:
-    """Record that `endpoint` accepted the message for `rows`: the commit that closes the
-    send window. Kept to one small transaction, right after Apprise returned."""
+    """Record that `endpoint` accepted the message for `entries`, and which articles it
+    carried: the commit that closes the send window. Kept to one small transaction,
+    right after Apprise returned."""
     with store.session() as session:
-        for row in rows:
-            row.delivered.add(endpoint.key)
-            session.execute(update(OutboxRow).where(OutboxRow.id == row.id)
-                            .values(delivered=sorted(row.delivered)))
+        for entry in entries:
+            for row in entry.rows:
+                row.delivered.add(endpoint.key)
+                row.articles.update(entry.articles)
+                session.execute(update(OutboxRow).where(OutboxRow.id == row.id)
+                                .values(delivered=sorted(row.delivered), articles=sorted(row.articles)))
         if first:
-            session.add(ChannelSend(channel=channel.name, alerts=len(rows)))
+            session.add(ChannelSend(channel=channel.name, alerts=sum(len(e.rows) for e in entries)))
 
 
 def _finish(store: Store, channel: Channel, rows: list[_Due], errors: Mapping[int, str],
-            retry_after: float | None, retry: RetryPolicy, result: DrainResult,
+            retry_after: float | None, now: datetime, retry: RetryPolicy, result: DrainResult,
             dead: bool = False) -> None:
     """Each row's state after a send: sent when every URL of the channel accepted it,
     else (if it failed) retried later or dead-lettered; rows a cut digest left out stay
     due as they are."""
-    now = datetime.now(timezone.utc)
     keys = {e.key for e in channel.endpoints}
     with store.session() as session:
         for due in rows:
@@ -446,6 +558,12 @@ def story_items(session: Session, story_id: int, topic: str,
                 article_id: int | None = None) -> list[AlertItem]:
     """The story's articles that match `topic`, earliest first, as alerts show them (only
     article `article_id` when given)."""
+    return [item for _, item in _story_articles(session, story_id, topic, article_id)]
+
+
+def _story_articles(session: Session, story_id: int | None, topic: str,
+                    article_id: int | None = None) -> list[tuple[int, AlertItem]]:
+    """`story_items`, each with its article's id."""
     query = (
         select(Article, Match)
         .join(Match, Match.article_id == Article.id)
@@ -456,7 +574,7 @@ def story_items(session: Session, story_id: int, topic: str,
         query = query.where(Article.id == article_id)
     rows = session.execute(query).all()
     return [
-        AlertItem(
+        (article.id, AlertItem(
             title=article.title,
             source=article.source,
             published=article.published,
@@ -464,6 +582,6 @@ def story_items(session: Session, story_id: int, topic: str,
             snippets=tuple(
                 Snippet(s["text"], tuple(tuple(m) for m in s["marks"])) for s in match.snippets
             ),
-        )
+        ))
         for article, match in rows
     ]

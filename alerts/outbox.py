@@ -6,6 +6,11 @@ a unique constraint: a story alerts a channel once, however many of its articles
 however often the process restarts, however many notifiers run. A topic with
 `every_article` has rows per (topic, article, channel) instead.
 
+Updates. With ``updates: developments``, an article that brings a new development to a
+story already alerted to a channel queues an update row (kind `UPDATE`), unique per
+(topic, article, channel) like an `every_article` row; the notifier sends a story's
+updates together, at most once per `update_every` (alerts/notifier.py).
+
 `release_digest` folds a topic's pending rows for one message per channel; `requeue` makes
 dead-lettered rows pending again. Delivery is `newswatch.alerts.notifier`'s: nothing here
 imports Apprise or Jinja2, so the ingest process that writes rows loads neither.
@@ -22,23 +27,48 @@ from newswatch.alerts.matcher import TopicMatch
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import OutboxRow, OutboxStatus
 
+ALERT, UPDATE = "alert", "update"  # OutboxRow.kind
+
 
 def enqueue(session: Session, story_id: int, matches: list[TopicMatch],
-            article_id: int | None = None) -> None:
+            article_id: int | None = None, role: str = "first") -> list[str]:
     """Outbox rows for each matched topic's channels on this story (existing ones kept).
-    A topic with `every_article` gets a row for the article `article_id` instead, and none
-    when `article_id` is None (a copy of a stored article)."""
+
+    `article_id` is the stored article that matched (None for a copy of a stored one:
+    copies never alert on their own) and `role` what it is to its story
+    (corpus/developments.py). A channel the story has not alerted gets the story's alert
+    row. A channel it has alerted gets, for a topic with ``updates: developments``, an
+    update row keyed by the article when the article is a new development, or when the
+    topic has a digest (which lists what the story gained); nothing otherwise. A topic
+    with `every_article` gets a row for the article instead. Returns the names of the
+    topics that queued an update."""
     now = datetime.now(timezone.utc)
-    rows = [
-        {"topic": m.topic.name, "story_id": story_id, "channel": channel,
-         "article_id": article_id if m.topic.every_article else None,
-         "status": OutboxStatus.PENDING, "attempts": 0, "delivered": [], "fold": False,
-         "created_at": now, "queued_at": now, "next_attempt_at": now}
-        for m in matches
-        if article_id is not None or not m.topic.every_article
-        for channel in m.topic.channels
-    ]
+    alerted: set[tuple[str, str]] = set()
+    if article_id is not None and role != "first":
+        alerted = set(session.execute(
+            select(OutboxRow.topic, OutboxRow.channel)
+            .where(OutboxRow.story_id == story_id, OutboxRow.article_id.is_(None))).all())
+    rows, updated = [], []
+    for m in matches:
+        topic = m.topic
+        if topic.every_article and article_id is None:
+            continue
+        for channel in topic.channels:
+            kind, keyed_by = ALERT, None
+            if topic.every_article:
+                keyed_by = article_id
+            elif (topic.name, channel) in alerted:
+                if topic.updates != "developments" or not (role == "update" or topic.digest):
+                    continue
+                kind, keyed_by = UPDATE, article_id
+                if role == "update" and topic.name not in updated:
+                    updated.append(topic.name)
+            rows.append({"topic": topic.name, "story_id": story_id, "channel": channel,
+                         "article_id": keyed_by, "kind": kind,
+                         "status": OutboxStatus.PENDING, "attempts": 0, "delivered": [], "fold": False,
+                         "created_at": now, "queued_at": now, "next_attempt_at": now})
     insert_or_ignore(session, OutboxRow.__table__, rows)
+    return updated
 
 
 def release_digest(store: Store, topics: Collection[str], now: datetime | None = None) -> int:

@@ -6,8 +6,13 @@ source, published time (UTC), its own URL and the matched snippets with the quer
 terms marked. The first item is the story's lead; the others follow under
 "Also reported by".
 
+`render_update(story, format)` builds the message for new developments of a story that
+already alerted: titled ``Update: <story title>``, the new articles with their snippets,
+then the story's "N earlier reports" with their links.
+
 `render_digest(stories, format)` builds one message for many stories (a digest, or
-alerts held back by quiet hours or a rate limit), grouped by topic.
+alerts held back by quiet hours or a rate limit), grouped by topic; a story that alerted
+before shows only the articles it gained since.
 
 Three body formats, one Jinja2 template file each per kind (``templates/alert.html.j2``,
 ``templates/digest.text.j2``, ...); a folder named in the config can override any of
@@ -63,6 +68,7 @@ __all__ = [
     "markdown_escape",
     "render",
     "render_digest",
+    "render_update",
 ]
 
 #: The body formats `render` produces; the same names as Apprise's NotifyFormat values.
@@ -351,7 +357,7 @@ def _md_finalize(value: Any) -> Any:
 
 #: The built-in templates: ``alert.<format>.j2`` and ``digest.<format>.j2``.
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-KINDS: tuple[str, ...] = ("alert", "digest")
+KINDS: tuple[str, ...] = ("alert", "update", "digest")
 
 
 def _md_link(it: _ItemView) -> str:
@@ -376,7 +382,7 @@ class TemplateError(ValueError):
 
 
 class Templates:
-    """The compiled templates, one per (kind, format): ``alert`` / ``digest`` ×
+    """The compiled templates, one per (kind, format): ``alert`` / ``update`` / ``digest`` ×
     ``text`` / ``markdown`` / ``html``.
 
     A file ``<kind>.<format>.j2`` in `override` (a folder named in the config) replaces
@@ -388,9 +394,12 @@ class Templates:
     from the `link` (the item's URL), `title_link` (its title linked to it), `code` or
     `br` helpers. An alert template gets `topic` (str),
     `items` (lead first; each with title, source, published, url, linkable, snippets of
-    segments with text and marked) and `omitted`; a digest template gets `topics` (each
-    with `topic` and `stories`, a story with `lead` and `others`, the other sources),
-    `total` and `omitted`. No macros: in the Markdown environment a macro's output would
+    segments with text and marked) and `omitted`; an update template gets `topic`,
+    `story_title`, `items` (the new articles), `earlier` (the earlier reports, as items)
+    and `omitted`; a digest template gets `topics` (each with `topic` and `stories`, a
+    story with `lead`, `others` (the other sources), `update` (it alerted before: these
+    are the articles it gained) and `earlier` (how many reports it had)), `total` and
+    `omitted`. No macros: in the Markdown environment a macro's output would
     pass through the escaping again.
     """
 
@@ -520,16 +529,62 @@ def render(
 
 @dataclass(frozen=True)
 class DigestStory:
-    """One story in a digest: its topic and its matching articles, lead first."""
+    """One story in a digest: its topic and its matching articles, lead first. For a
+    story that alerted before, `update_of` is its title, `items` are the articles it
+    gained and `earlier` the reports it had."""
 
     topic: str
     items: tuple[AlertItem, ...]
+    earlier: tuple[AlertItem, ...] = ()
+    update_of: str | None = None
+
+
+def render_update(
+    story: DigestStory,
+    format: str,  # noqa: A002
+    *,
+    max_chars: int = MAX_BODY_CHARS,
+    templates: Templates | None = None,
+) -> Message:
+    """The update for `story` (its `update_of` set): titled ``[newswatch] <topic>:
+    Update: <story title>``; the body names the topic, shows each new article as an alert
+    does, then "N earlier reports" with their titles, sources and links. Over `max_chars`,
+    earlier reports are dropped first, then trailing new articles (the first is always
+    shown, compacted if need be), and a closing line says how many."""
+    _check_format(format)
+    templates = templates or default_templates()
+    if not story.items:
+        raise ValueError("an update needs at least one new article")
+    topic_text = _shorten(_clean(story.topic).strip(), _NORMAL.topic)
+    story_title = _shorten(_clean(story.update_of).strip(), TITLE_HEADLINE_CHARS) or UNTITLED
+    new = [_item_view(item, _NORMAL) for item in story.items]
+    earlier = [_item_view(item, _NORMAL) for item in story.earlier]
+
+    def body_with(count: int) -> str:
+        # The first `count` of the new articles then the earlier reports, in that order.
+        shown_new = new[:count]
+        shown_earlier = earlier[:max(count - len(new), 0)]
+        return templates.render("update", format, topic=topic_text, story_title=story_title,
+                                items=shown_new, earlier=shown_earlier, earlier_total=len(earlier),
+                                omitted=len(new) + len(earlier) - len(shown_new) - len(shown_earlier))
+
+    fitted = _fit(body_with, len(new) + len(earlier), max_chars)
+    if fitted is not None:
+        body = fitted[0]
+    else:
+        body = templates.render("update", format, topic=_shorten(topic_text, _COMPACT.topic),
+                                story_title=story_title, items=[_item_view(story.items[0], _COMPACT)],
+                                earlier=[], earlier_total=len(earlier),
+                                omitted=len(new) + len(earlier) - 1)
+    return Message(title=f"[newswatch] {topic_text}: Update: {story_title}", body=body, format=format)
 
 
 @dataclass(frozen=True)
 class _StoryView:
     lead: _ItemView
     others: tuple[str, ...]  # sources of the story's other articles
+    update: bool = False  # the story alerted before: these are the articles it gained
+    earlier: int = 0  # how many reports it had before
 
 
 @dataclass(frozen=True)
@@ -571,7 +626,8 @@ def render_digest(
             (_shorten(_clean(s.topic).strip(), limits.topic),
              _StoryView(_item_view(s.items[0], limits),
                         tuple(dict.fromkeys(_shorten(_clean(i.source).strip(), limits.source)
-                                            for i in s.items[1:]))))
+                                            for i in s.items[1:])),
+                        update=s.update_of is not None, earlier=len(s.earlier)))
             for s in stories
         ]
 

@@ -11,6 +11,9 @@ transaction.
 - any other article joins the story of an earlier report of the same event
   (corpus/stories.py) or starts a story of its own; a topic alerts once per story, or
   once per article when it asks for every article;
+- each article's role in its story is stored (corpus/developments.py): it started the
+  story ("first"), repeats its news ("also", copies included), or brings a new
+  development ("update"), which queues an update for the topics that alerted the story;
 - matches and outbox rows are committed with the article or not at all;
 - several processes adding the same URL at once store it once: the URL table's unique key
   decides, and the losers get the winner's article as a duplicate.
@@ -26,7 +29,7 @@ from sqlalchemy import bindparam, insert, select
 from newswatch.alerts.matcher import register_topics
 from newswatch.alerts.matcher import Topic, TopicIndex
 from newswatch.alerts.outbox import enqueue
-from newswatch.corpus import neardup, stories
+from newswatch.corpus import developments, neardup, stories
 from newswatch.corpus.analysis import Analysis, analyse
 from newswatch.corpus.dedup import url_hash
 from newswatch.corpus.extract import Article
@@ -46,6 +49,18 @@ class Ingested:
     article_id: int
     story_id: int
     topics: tuple[str, ...]  # names of the topics the article matched
+    role: developments.Role = developments.FIRST  # what the article is to its story
+    updates: tuple[str, ...] = ()  # topics that queued an update for it
+
+    def describe(self) -> str:
+        """What happened to the article, for the ingest log line."""
+        if self.role == developments.FIRST:
+            return f"started story {self.story_id}"
+        if self.updates:
+            return f"joined story {self.story_id} with a new development: update queued ({', '.join(self.updates)})"
+        if self.role == developments.UPDATE:
+            return f"joined story {self.story_id} with a new development"
+        return f"joined story {self.story_id} silently ({'a copy' if self.outcome == 'duplicate' else 'same news'})"
 
 
 _KNOWN_URL = select(ArticleURL.url_hash).where(ArticleURL.url_hash == bindparam("key"))
@@ -99,12 +114,13 @@ class Corpus:
         if known is not None:
             known_id, known_story = known
             _remember_urls(session, urls, known_id)
-            return Ingested("duplicate", known_id, known_story, ())
+            return Ingested("duplicate", known_id, known_story, (), developments.ALSO)
 
         analysis = addition.analysis or analyse(article, self.topics, source)
         found_terms = analysis.story_terms
         now = utcnow()
         original, kind = self._original(session, analysis.content_hash, analysis.signature)
+        role: developments.Role = developments.ALSO
         if original is not None:
             story_id = original[1]
         else:
@@ -112,7 +128,9 @@ class Corpus:
             joined = stories.find(session, found_terms, at)
             if joined is not None:
                 story_id = joined.story_id
+                role = developments.role(session, story_id, article.title, found_terms).role
             else:
+                role = developments.FIRST
                 story_id = session.execute(
                     insert(Story.__table__).values(title=article.title, first_seen=now).returning(Story.id)
                 ).scalar_one()
@@ -131,6 +149,7 @@ class Corpus:
             duplicate_of=original[0] if original is not None else None,
             duplicate_kind=kind,
             story_weight=stories.weight(found_terms) if original is None else None,
+            story_role=role,
             first_seen=now,
         ).returning(StoredArticle.id)).scalar_one()
         # The URLs' unique key decides between concurrent writers (the check above cannot):
@@ -155,10 +174,11 @@ class Corpus:
             ])
         # A topic added after the article was first seen does not alert on it; a copy
         # never alerts again, not even a topic that wants every article.
-        enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(now)],
-                article_id=None if original is not None else article_id)
+        updates = enqueue(session, story_id, [m for m in matches if m.topic.alerts_on(now)],
+                          article_id=None if original is not None else article_id, role=role)
         outcome: Outcome = "new" if original is None else "duplicate"
-        return Ingested(outcome, article_id, story_id, tuple(m.topic.name for m in matches))
+        return Ingested(outcome, article_id, story_id, tuple(m.topic.name for m in matches),
+                        role, tuple(updates))
 
     @staticmethod
     def _original(session, digest: str, signature: neardup.Signature

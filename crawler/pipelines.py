@@ -78,8 +78,9 @@ class IngestPipeline(_Stage):
             raise DropItem(f"not stored: {exc}") from None
         self.crawler.stats.inc_value(NEW if ingested.outcome == "new" else DUPLICATE)
         log.info(
-            "%s %s %s%s", item.source, ingested.outcome, item.article.url,
+            "%s %s %s: %s%s", item.source, ingested.outcome, item.article.url, ingested.describe(),
             f" (topics: {', '.join(ingested.topics)})" if ingested.topics else "",
-            extra={"source": item.source, "url": item.article.url, "topics": list(ingested.topics)},
+            extra={"source": item.source, "url": item.article.url, "topics": list(ingested.topics),
+                   "story": ingested.story_id, "role": ingested.role},
         )
         return item

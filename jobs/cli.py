@@ -338,8 +338,10 @@ def cmd_stories(args) -> int:
                      "first_seen": a.first_seen.isoformat(),
                      "published": a.published.isoformat() if a.published else None,
                      "duplicate": a.duplicate_of is not None,
-                     "duplicate_kind": a.duplicate_kind}
-                    for a in story.articles
+                     "duplicate_kind": a.duplicate_kind,
+                     # Stored since roles were kept; before, the first article was "first".
+                     "role": a.story_role or ("first" if n == 0 else "also")}
+                    for n, a in enumerate(story.articles)
                 ],
             }
             for story in session.scalars(query)
@@ -354,7 +356,8 @@ def cmd_stories(args) -> int:
             copy = f" ({a['duplicate_kind']} copy)" if a["duplicate_kind"] else ""
             if n == 1:
                 print("  also reported by")
-            print(f"    {a['source']:<16} {a['title']}{copy}\n    {'':<16} {a['url']}")
+            update = "update: " if a["role"] == "update" else ""
+            print(f"    {a['source']:<16} {update}{a['title']}{copy}\n    {'':<16} {a['url']}")
     print(f"{len(stories)} stories")
     return EXIT_OK
 
@@ -404,7 +407,8 @@ def cmd_alerts(args) -> int:
             print("no dead-lettered alerts to retry")
             return EXIT_FAILED if missing else EXIT_OK
         result = drain(store, config.channels, digest_topics=(), retry=config.retry,
-                       templates=config.templates, ignore_backoff=True, only=ids)
+                       templates=config.templates, ignore_backoff=True, only=ids,
+                       update_every=config.update_every)
     finally:
         store.close()
     print(f"retried {len(ids)} alert(s): {result.sent} sent, {result.failed} failed again "

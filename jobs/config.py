@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
-from newswatch.alerts.matcher import Topic
+from newswatch.alerts.matcher import DEFAULT_UPDATE_EVERY, Topic, UpdateMode
 from newswatch.alerts.notifier import RetryPolicy
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import TemplateError, Templates
@@ -237,13 +237,22 @@ class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     query: str  # parsed in _build, where an error can name the topic
     notify: list[str] = Field(default_factory=list)
-    every_article: bool = False  # alert for each article, not once per story
+    # What an alerted story sends when it gains articles (alerts/matcher.py Topic).
+    updates: UpdateMode | None = None  # default: developments
+    update_every: Duration = DEFAULT_UPDATE_EVERY
+    every_article: bool = False  # the older spelling of `updates: every_article`
     min_score: float = Field(default=0.0, ge=0)
     sources: list[str] = Field(default_factory=list)
     languages: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]] = Field(
         default_factory=list)
     digest: Annotated[str, AfterValidator(_digest)] | None = None
     timezone: TimeZone = None
+
+    @model_validator(mode="after")
+    def _one_update_mode(self) -> TopicModel:
+        if self.every_article and self.updates not in (None, "every_article"):
+            raise ValueError(f"every_article: true contradicts updates: {self.updates}")
+        return self
 
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=100)]
@@ -386,6 +395,11 @@ class Config:
     def digest_topics(self) -> frozenset[str]:
         return frozenset(t for d in self.digests for t in d.topics)
 
+    @property
+    def update_every(self) -> dict[str, timedelta]:
+        """Per topic, the least time between two messages about one story to a channel."""
+        return {t.name: t.update_every for t in self.topics}
+
 
 def find_config(path: str | Path | None) -> Path:
     """`--config`, else `$NEWSWATCH_CONFIG`, else `./newswatch.yaml`."""
@@ -485,7 +499,8 @@ def _build(file: Path, model: ConfigModel) -> Config:
             name=topic.name, query=query, channels=tuple(topic.notify),
             min_score=topic.min_score, sources=frozenset(topic.sources),
             languages=frozenset(code.lower() for code in topic.languages),
-            every_article=topic.every_article,
+            every_article=topic.every_article, updates=topic.updates or "developments",
+            update_every=topic.update_every, digest=topic.digest is not None,
         ))
 
     by_time: dict[tuple[str, str], list[str]] = {}

@@ -127,6 +127,7 @@ class App:
         return drain(
             self.store, self.config.channels, digest_topics=self.config.digest_topics,
             retry=self.config.retry, templates=self.config.templates, ignore_backoff=ignore_backoff,
+            update_every=self.config.update_every,
         )
 
     async def digest(self, digest: Digest) -> DrainResult:

@@ -16,8 +16,9 @@
   corpus/stories.py).
 - `Match`: a topic matched an article, with its score and snippets.
 - `OutboxRow`: one alert to deliver, unique per (topic, story, channel) — or per (topic,
-  article, channel) for a topic that asks for every article — written in the same
-  transaction as the article that caused it.
+  article, channel) for a topic that asks for every article, and for an update (a new
+  development of an alerted story) — written in the same transaction as the article
+  that caused it.
 - `TopicRecord`: when each topic name first appeared in the config (new topics do not
   alert on the back catalogue).
 - `ArticleTerms`: an article's words as the query language normalises them, for the
@@ -137,6 +138,10 @@ class Article(Base):
     # The total weight of the article's story terms (corpus/stories.py), so that a
     # candidate story is scored from the term index alone, without re-reading its text.
     story_weight: Mapped[float | None] = mapped_column(Float)
+    # What the article is to its story (corpus/developments.py): "first" (started it),
+    # "also" (the same news again, or a copy), "update" (a new development). None for
+    # articles stored before roles were kept.
+    story_role: Mapped[str | None] = mapped_column(String(8))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     story: Mapped[Story] = relationship(back_populates="articles")
@@ -224,14 +229,21 @@ class OutboxStatus(StrEnum):
 class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        # One alert per (topic, story, channel); a topic with `every_article` gets rows
-        # with article_id set, one per (topic, article, channel).
+        # One alert per (topic, story, channel): the story's first alert, article_id NULL.
+        # Rows with article_id set are keyed by that article, one per (topic, article,
+        # channel): a topic with `every_article` alerts each article; with `developments`,
+        # an article that brings a new development to an alerted story queues an update
+        # (kind "update"). An article is stored once and queues its rows in the same
+        # transaction, so neither kind can be queued twice; each row is sent once (its
+        # `delivered` URLs are skipped on retry), and an update whose article an earlier
+        # message to the channel already carried (`articles`) is settled without sending.
         Index("uq_outbox_topic_story_channel", "topic", "story_id", "channel", unique=True,
               sqlite_where=text("article_id IS NULL"), postgresql_where=text("article_id IS NULL")),
         Index("uq_outbox_topic_article_channel", "topic", "article_id", "channel", unique=True,
               sqlite_where=text("article_id IS NOT NULL"),
               postgresql_where=text("article_id IS NOT NULL")),
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_story_channel", "story_id", "channel"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -241,6 +253,12 @@ class OutboxRow(Base):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     channel: Mapped[str] = mapped_column(String(200))
     notice: Mapped[dict | None] = mapped_column(JSON)  # {"title": str, "body": str}
+    # "alert" (a story's first alert, an every_article alert, a notice) or "update" (new
+    # developments of a story already alerted to the channel; see alerts/notifier.py).
+    kind: Mapped[str] = mapped_column(String(8), default="alert", server_default="alert")
+    # The ids of the articles the sent message carried for this row (None until sent,
+    # and for rows sent before this was kept).
+    articles: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(
         SAEnum(OutboxStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
         default=OutboxStatus.PENDING)

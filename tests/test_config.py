@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import timedelta
 
 import pytest
 
@@ -70,6 +71,13 @@ BAD = [
      "topics[0].query: required key is missing"),
     ("duplicate-source", GOOD.replace("name: wire", "name: seeds"), "sources[1].name: duplicate"),
     ("bad-channel-url", GOOD.replace("console://", "notascheme://nothing"), "channels.local"),
+    ("bad-updates", GOOD.replace("notify: [local]", "notify: [local]\n    updates: sometimes"),
+     "topics[0].updates: Input should be 'developments', 'none' or 'every_article'"),
+    ("bad-update-every", GOOD.replace("notify: [local]", "notify: [local]\n    update_every: hourly"),
+     "topics[0].update_every: 'hourly' is not a duration"),
+    ("every-article-contradicts-updates",
+     GOOD.replace("notify: [local]", "notify: [local]\n    every_article: true\n    updates: none"),
+     "topics[0]: every_article: true contradicts updates: none"),
     ("memory-database", "database: 'sqlite://'\n", "database: an in-memory SQLite database"),
     ("bad-database", "database: not a url\n", "database: not a database URL"),
 ]
@@ -138,3 +146,19 @@ def test_topic_filters_are_built(tmp_path):
     assert topic.sources == {"wire"} and topic.languages == {"en", "de"}
     assert topic.accepts("wire", "de-AT") and topic.accepts("wire", None)
     assert not topic.accepts("seeds", "en") and not topic.accepts("wire", "fr")
+
+
+@pytest.mark.parametrize("options, updates, every, update_every", [
+    ("", "developments", False, timedelta(hours=1)),
+    ("\n    updates: none\n    update_every: 30m", "none", False, timedelta(minutes=30)),
+    ("\n    updates: every_article", "every_article", True, timedelta(hours=1)),
+    # The older spelling.
+    ("\n    every_article: true", "every_article", True, timedelta(hours=1)),
+    ("\n    every_article: true\n    updates: every_article", "every_article", True, timedelta(hours=1)),
+    ("\n    updates: developments\n    update_every: 2h", "developments", False, timedelta(hours=2)),
+])
+def test_topic_updates_are_built(tmp_path, options, updates, every, update_every):
+    config = load_config(write(tmp_path, GOOD.replace("notify: [local]", "notify: [local]" + options)))
+    topic = config.topics[0]
+    assert (topic.updates, topic.every_article, topic.update_every) == (updates, every, update_every)
+    assert config.update_every == {topic.name: update_every}

@@ -18,6 +18,7 @@ from newswatch.alerts.render import (
     markdown_escape,
     render,
     render_digest,
+    render_update,
 )
 
 TOPIC = "south-korea-ukraine-arms"
@@ -326,3 +327,65 @@ def test_url_is_shown_as_fetched(fmt):
     url = "https://例え.jp/ニュース/記事?q=한국&x=(1)"
     body = render(TOPIC, [item(url=url)], fmt).body
     assert (str(escape(url)) if fmt == "html" else url) in body
+
+
+# --------------------------------------------------------------------------- updates
+
+
+def update_of(new, earlier, title="South Korea weighs arms for Ukraine, report 1"):
+    return DigestStory(TOPIC, tuple(new), earlier=tuple(earlier), update_of=title)
+
+
+@formats
+def test_update_lists_new_articles_with_snippets_then_earlier_reports_with_links(fmt):
+    message = render_update(update_of([item(3, title="Seoul signs the arms contract")], [item(1), item(2)]), fmt)
+    assert message.title == f"[newswatch] {TOPIC}: Update: South Korea weighs arms for Ukraine, report 1"
+    body = message.body
+    assert_well_formed(fmt, body)
+    assert shown(fmt, TOPIC) in body or f"`{TOPIC}`" in body
+    new_at = body.index(shown(fmt, "Seoul signs the arms contract"))
+    assert marked(fmt, "South Korea") in body[new_at:]  # the new article's snippet
+    earlier_at = body.index("2 earlier reports")
+    assert new_at < earlier_at
+    for n in (1, 2):
+        assert item(n).url.replace("&", "&amp;" if fmt == "html" else "&") in body[earlier_at:]
+    # Earlier reports are links, not repeated snippets.
+    assert body[earlier_at:].count(marked(fmt, "South Korea")) == 0
+
+
+@formats
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_hostile_update_renders_safely(fmt, title):
+    hostile = item(title=title, source="<b>src</b>", snippets=(snippet(title + " in South Korea"),))
+    message = render_update(update_of([hostile], [hostile], title=title), fmt)
+    assert_well_formed(fmt, message.body)
+    assert "\n" not in message.title and "\x1b" not in message.title
+    if fmt == "html":
+        assert "<script" not in message.body and "<b>src</b>" not in message.body
+    if fmt == "markdown":
+        live = re.sub(r"\\.", "", message.body)
+        assert "<!" not in live and "](http://evil" not in live
+
+
+@formats
+def test_long_update_drops_earlier_reports_first(fmt):
+    earlier = [item(1 + n % 28, title=f"Earlier report {n}") for n in range(300)]
+    message = render_update(update_of([item(2, title="The new development")], earlier), fmt, max_chars=4_000)
+    assert len(message.body) <= 4_000
+    assert shown(fmt, "The new development") in message.body
+    assert "300 earlier reports" in message.body
+    assert re.search(r"and \d+ more articles not shown", message.body)
+    assert_well_formed(fmt, message.body)
+
+
+@formats
+def test_digest_shows_what_an_alerted_story_gained(fmt):
+    message, shown_count = render_digest(
+        [DigestStory(TOPIC, (item(5, title="A new story"),)),
+         update_of([item(3, title="The contract is signed"), item(4)], [item(1), item(2)])], fmt)
+    assert shown_count == 2
+    body = message.body
+    assert_well_formed(fmt, body)
+    assert "Update (2 earlier reports)" in body
+    assert body.index("Update (2 earlier reports)") < body.index(shown(fmt, "The contract is signed"))
+    assert shown(fmt, "report 1") not in body  # the earlier reports went out before
