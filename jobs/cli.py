@@ -32,6 +32,7 @@ from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
 from newswatch.jobs.roles import ROLES
+from newswatch.jobs import sources_cli
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--all-failed", action="store_true", help="every dead-lettered alert")
     sub = command("db", cmd_db, "database maintenance")
     sub.add_argument("action", choices=["upgrade"])
+    sources_cli.register(command)
     return parser
 
 

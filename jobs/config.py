@@ -277,9 +277,11 @@ class CrawlModel(_Model):
     timeout: Duration = timedelta(seconds=30)
     max_size_mb: Annotated[int, Field(ge=1, le=1024)] = 10
     retry_after_max: Duration = timedelta(minutes=2)
+    allow_private: bool = False  # every source may reach private addresses
 
     def scrapy_settings(self) -> dict[str, Any]:
         return {
+            "NEWSWATCH_ALLOW_PRIVATE": self.allow_private,
             "DOWNLOAD_TIMEOUT": self.timeout.total_seconds(),
             "DOWNLOAD_MAXSIZE": self.max_size_mb * 1024 * 1024,
             "RETRY_AFTER_MAX": self.retry_after_max.total_seconds(),
