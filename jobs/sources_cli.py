@@ -95,7 +95,7 @@ def cmd_discover(args) -> int:
         try:
             found = discover(url, fetcher)
         except FetchError as exc:
-            print(f"{url}: {exc}", file=sys.stderr)
+            print(exc, file=sys.stderr)
             status = EXIT_FAILED
             continue
         report.append({"url": url, "found": [f.as_json() for f in found]})

@@ -4,6 +4,7 @@ file edited round-trip (its comments and layout kept)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -122,3 +123,58 @@ def test_export_writes_the_configured_feeds_as_opml_that_imports_back(newswatch,
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.splitlines()[:2] == [
         "added wnam: https://wnam.example/rss.xml", "added bits: https://bits.example/atom.xml?x=1&y=2"]
+
+
+def test_discover_lists_the_feed_and_news_sitemap_and_add_makes_a_source_that_runs(newswatch, news_site):
+    # A feed-looking link that is too large to read (the crawl's max_size_mb) is left out.
+    news_site.add_page("/feed", "<rss>" + "x" * (1024 * 1024 + 1) + "</rss>", "application/rss+xml")
+    newswatch.write_config(f"# watching the Meridian\ndatabase: sqlite:///nw.db\n{LOCAL}  max_size_mb: 1\n")
+
+    done = newswatch("sources", "discover", news_site.url("/"), "--json")
+    assert done.returncode == 0, done.stderr
+    [report] = json.loads(done.stdout)
+    newest = max(datetime.fromisoformat(a["published"]) for a in ARTICLES)
+    assert [(f["url"], f["kind"], f["news"], f["entries"], f["via"]) for f in report["found"]] == [
+        (news_site.feed_url, "feed", False, len(ARTICLES), "link"),
+        (news_site.url("/news-sitemap.xml"), "sitemap", True, len(ARTICLES), "robots.txt"),
+    ]
+    for found in report["found"]:
+        assert found["title"] == "The Meridian"
+        assert datetime.fromisoformat(found["newest"]) == newest
+
+    added = newswatch("sources", "discover", news_site.url("/"), "--add", "meridian")
+    assert added.returncode == 0, added.stderr
+    assert "added meridian to newswatch.yaml" in added.stdout
+    assert newswatch.config.read_text().endswith(f"sources:\n- name: meridian\n  feed: {news_site.feed_url}\n")
+    assert newswatch.config.read_text().startswith("# watching the Meridian\n")
+    assert newswatch("check").returncode == 0
+    run = newswatch("run", "--once")
+    assert run.returncode == 0, run.stderr
+    meridian = statuses(newswatch)["meridian"]
+    assert (meridian["new"] + meridian["duplicate"], meridian["last_error"]) == (len(ARTICLES), None)
+
+    again = newswatch("sources", "discover", news_site.url("/"), "--add", "meridian")
+    assert again.returncode == 2 and "a source named 'meridian' exists" in again.stderr
+
+
+def test_discover_refuses_a_private_address_unless_the_config_admits_it(newswatch, news_site):
+    newswatch.write_config("database: sqlite:///nw.db\n")
+    done = newswatch("sources", "discover", news_site.url("/"))
+    assert done.returncode == 1
+    assert "resolves to the private address 127.0.0.1" in done.stderr
+    assert news_site.requests == []
+
+
+@pytest.mark.parametrize("address, public", [
+    ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
+    ("::1", False), ("fc00::1", False), ("fe80::1", False), ("ff02::1", False), ("::", False),
+    ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
+    ("93.184.216.34", True), ("2606:4700::1111", True), ("::ffff:93.184.216.34", True),
+])
+def test_only_public_addresses_are_fetched_by_default(address, public):
+    import ipaddress
+
+    from newswatch.jobs.discover import public as is_public
+
+    assert is_public(ipaddress.ip_address(address)) is public
