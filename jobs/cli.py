@@ -32,7 +32,7 @@ from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
 from newswatch.jobs.roles import ROLES
-from newswatch.jobs import sources_cli
+from newswatch.jobs import service, sources_cli
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 
@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("init", cmd_init, "write a commented starter newswatch.yaml")
     sub.add_argument("dir", nargs="?", default=".")
+    sub.add_argument("--systemd", action="store_true",
+                     help="also write newswatch.service, a systemd unit that runs this config")
     command("check", cmd_check, "validate the config and the channel URLs")
+    command("reload", service.cmd_reload, "make the running daemon re-read its config (SIGHUP)")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
     sub.add_argument("--role", choices=list(ROLES), default="all",
@@ -124,13 +127,15 @@ def _duration(value: str) -> timedelta:
 
 def cmd_init(args) -> int:
     target = Path(args.dir) / "newswatch.yaml"
+    if target.exists() and args.systemd:
+        return service.cmd_init_systemd(args, target)
     if target.exists():
         print(f"{target} exists; not overwriting it", file=sys.stderr)
         return EXIT_FAILED
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(resources.files("newswatch.jobs").joinpath("starter.yaml").read_text("utf-8"))
     print(f"wrote {target}; edit it, then: newswatch check --config {target}")
-    return EXIT_OK
+    return service.cmd_init_systemd(args, target) if args.systemd else EXIT_OK
 
 
 def cmd_check(args) -> int:

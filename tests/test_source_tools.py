@@ -178,3 +178,29 @@ def test_only_public_addresses_are_fetched_by_default(address, public):
     from newswatch.jobs.discover import public as is_public
 
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+def test_init_systemd_writes_a_hardened_unit_for_the_config(newswatch, tmp_path):
+    import configparser
+
+    folder = tmp_path / "etc"
+    done = newswatch("init", "--systemd", str(folder))
+    assert done.returncode == 0, done.stderr
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str
+    unit.read(folder / "newswatch.service")
+    service = unit["Service"]
+    assert service["ExecStart"].endswith(f" run --config {folder / 'newswatch.yaml'}")
+    assert (service["User"], service["Restart"], service["ExecReload"]) == (
+        "newswatch", "on-failure", "/bin/kill -HUP $MAINPID")
+    assert (service["ProtectSystem"], service["NoNewPrivileges"]) == ("strict", "yes")
+    # The starter's relative SQLite file lives in the working directory, which stays writable.
+    assert service["WorkingDirectory"] in service["ReadWritePaths"].split()
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+    # An existing config is kept; its database folder is writable too.
+    config = folder / "newswatch.yaml"
+    config.write_text(config.read_text().replace("sqlite:///newswatch.db", "sqlite:////srv/news/nw.db"))
+    (folder / "newswatch.service").unlink()
+    assert newswatch("init", "--systemd", str(folder)).returncode == 0
+    assert "ReadWritePaths=/var/lib/newswatch /srv/news\n" in (folder / "newswatch.service").read_text()
