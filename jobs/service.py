@@ -6,6 +6,7 @@ The daemon (`run`, not `--once`) writes its pid next to the database (``newswatc
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
 
 STATE_DIR = Path("/var/lib/newswatch")
 
@@ -37,7 +40,12 @@ def pid_file(database: str, config_path: Path) -> Path:
 
 
 def write_pid(path: Path) -> None:
-    path.write_text(f"{os.getpid()}\n", encoding="ascii")
+    """Record this process as the daemon of its config (a folder it cannot write only
+    costs `newswatch reload`: SIGHUP still works)."""
+    try:
+        path.write_text(f"{os.getpid()}\n", encoding="ascii")
+    except OSError as exc:
+        log.warning("no pid file %s (%s): `newswatch reload` cannot find this daemon", path, exc.strerror)
 
 
 def remove_pid(path: Path) -> None:
