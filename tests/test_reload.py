@@ -88,3 +88,56 @@ def test_reload_without_a_running_daemon_says_so(newswatch):
     assert done.returncode == 1
     assert "no pid file (is `newswatch run` running with this config?)" in done.stderr
     assert yaml.safe_load(newswatch.config.read_text())["sources"] == []
+
+
+SOURCES = """
+sources:
+  - {name: kept, feed: "https://kept.example/rss.xml", every: 15m}
+  - {name: changed, feed: "https://changed.example/rss.xml", every: 15m}
+  - {name: removed, feed: "https://removed.example/rss.xml"}
+  - {name: disabled, feed: "https://disabled.example/rss.xml", enabled: false}
+"""
+RELOADED = """
+sources:
+  - {name: kept, feed: "https://kept.example/rss.xml", every: 15m}
+  - {name: changed, feed: "https://changed.example/rss.xml", every: 5m}
+  - {name: disabled, feed: "https://disabled.example/rss.xml"}
+  - {name: added, sitemap: "https://added.example/news-sitemap.xml"}
+"""
+
+
+def test_reload_replaces_the_jobs_of_new_changed_and_removed_sources_only(tmp_path):
+    import asyncio
+    from types import SimpleNamespace
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from newswatch.jobs.config import load_config
+    from newswatch.jobs.roles import ALL
+
+    def config(text: str):
+        (tmp_path / "newswatch.yaml").write_text(f"database: sqlite:///{tmp_path / 'nw.db'}\n{text}")
+        return load_config(tmp_path / "newswatch.yaml")
+
+    async def main():
+        async def job(*_args):  # never run: the scheduler stays paused
+            raise AssertionError("ran")
+
+        app = SimpleNamespace(config=config(SOURCES), role=ALL, deliver=job, digest=job, retain=job)
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        ALL.start(app, scheduler, asyncio.Event())
+        scheduler.start(paused=True)
+        before = {job.id: job for job in scheduler.get_jobs()}
+        old, app.config = app.config, config(RELOADED)
+        ALL.reload(app, scheduler, old)
+        after = {job.id: job for job in scheduler.get_jobs()}
+        scheduler.shutdown(wait=False)
+        return before, after
+
+    before, after = asyncio.run(main())
+    assert sorted(after) == ["crawl:added", "crawl:changed", "crawl:disabled", "crawl:kept", "outbox"]
+    assert "crawl:removed" in before and "crawl:disabled" not in before
+    assert after["crawl:kept"].next_run_time == before["crawl:kept"].next_run_time  # its rhythm kept
+    assert after["crawl:kept"].args == before["crawl:kept"].args
+    assert after["crawl:changed"].trigger.interval.total_seconds() == 300
+    assert after["crawl:added"].args[0].kind == "sitemap"
