@@ -27,12 +27,12 @@ from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.corpus.extract import ExtractionError, extract
+from newswatch.jobs import service, sources_cli
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
 from newswatch.jobs.roles import ROLES
-from newswatch.jobs import service, sources_cli
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 

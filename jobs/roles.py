@@ -56,8 +56,6 @@ class CrawlerWorker:
 def schedule_crawls(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) -> None:
     """Each enabled source at its schedule: crawled here, or put on the queue for the
     crawler workers when this process is the scheduler of several."""
-    from newswatch.jobs import schedule
-
     for source in app.config.sources:
         if source.enabled:
             _add_crawl(app, scheduler, source)

@@ -99,8 +99,9 @@ def cmd_discover(args) -> int:
             status = EXIT_FAILED
             continue
         report.append({"url": url, "found": [f.as_json() for f in found]})
-        if best(found) is not None:
-            chosen.append(best(found))
+        top = best(found)
+        if top is not None:
+            chosen.append(top)
         elif args.add:
             print(f"{url}: no feed or sitemap with entries found; nothing to add", file=sys.stderr)
             status = EXIT_FAILED
@@ -126,7 +127,8 @@ def cmd_discover(args) -> int:
             known.add(found.url)
             added.append({"name": unique_name(args.add, taken), found.kind: found.url})
         try:
-            add_sources(config.path, added) if added else None
+            if added:
+                add_sources(config.path, added)
         except ConfigError as exc:  # e.g. NAME is not a valid source name
             print(exc, file=sys.stderr)
             return EXIT_USAGE

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import pytest
