@@ -203,3 +203,30 @@ def test_init_systemd_writes_a_hardened_unit_for_the_config(newswatch, tmp_path)
     (folder / "newswatch.service").unlink()
     assert newswatch("init", "--systemd", str(folder)).returncode == 0
     assert "ReadWritePaths=/var/lib/newswatch /srv/news\n" in (folder / "newswatch.service").read_text()
+
+
+def test_discover_follows_feed_links_on_a_page_and_tries_common_paths(newswatch, news_site):
+    world = [a for a in ARTICLES if a["path"].startswith("/world/")]
+    entries = "".join(f"<entry><title>{a['title']}</title><id>{news_site.url(a['path'])}</id>"
+                      f"<link href=\"{news_site.url(a['path'])}\"/><updated>{a['published']}</updated></entry>"
+                      for a in world)
+    news_site.add_page("/world/feed.atom", '<?xml version="1.0" encoding="utf-8"?>'
+                       f'<feed xmlns="http://www.w3.org/2005/Atom"><title>World</title>{entries}</feed>',
+                       "application/atom+xml")
+    # A page without <link rel="alternate">: the feed is only linked from its text.
+    news_site.add_page("/subscribe.html", '<html><head><title>Subscribe</title></head><body>'
+                       '<p><a href="/world/feed.atom">World news feed</a> <a href="/about.html">About</a></p>'
+                       '</body></html>')
+    newswatch.write_config(f"database: sqlite:///nw.db\n{LOCAL}")
+
+    done = newswatch("sources", "discover", news_site.url("/subscribe.html"), "--json")
+    assert done.returncode == 0, done.stderr
+    [report] = json.loads(done.stdout)
+    found = {f["url"]: (f["kind"], f["via"], f["entries"], f["title"]) for f in report["found"]}
+    assert found == {
+        news_site.url("/world/feed.atom"): ("feed", "page", len(world), "World"),
+        news_site.feed_url: ("feed", "common path", len(ARTICLES), "The Meridian"),
+        news_site.url("/news-sitemap.xml"): ("sitemap", "robots.txt", len(ARTICLES), "The Meridian"),
+    }
+    # Best first: the site feed has the newest entry (it has them all) and the most entries.
+    assert report["found"][0]["url"] == news_site.feed_url
