@@ -157,6 +157,13 @@ class ExtractionPool(Executor):
             self._pool = self._start()
             return self._pool.submit(fn, *args, **kwargs)
 
+    def set_topics(self, topics: Sequence[Topic]) -> None:
+        """Pages submitted from now on are matched against `topics`: a new pool; those
+        already submitted finish in the old one, which then stops."""
+        self._topics = tuple(topics)
+        old, self._pool = self._pool, self._start()
+        old.shutdown(wait=False)
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
@@ -169,6 +176,12 @@ def _ingest_init(database: str, topics: Sequence[Topic]) -> None:
     global _corpus
     _child_init()
     _corpus = Corpus(open_store(database, migrate=False), topics)
+
+
+def _set_topics(topics: Sequence[Topic]) -> None:
+    global _corpus
+    assert _corpus is not None, "called outside the ingest process"
+    _corpus = Corpus(_corpus.store, topics)
 
 
 def _store_batch(additions: list[Addition]) -> list[Ingested | IngestError]:
@@ -226,6 +239,17 @@ class IngestWriter:
         future: Future = Future()
         self._queue.put((future, addition))
         return future
+
+    def set_topics(self, topics: Sequence[Topic]) -> None:
+        """Articles stored after those already submitted are matched against `topics` (the
+        ingest process takes its work in order)."""
+        self._topics = tuple(topics)  # for a process that replaces a dead one
+        try:
+            done = self._pool.submit(_set_topics, self._topics)
+        except BrokenProcessPool:
+            return  # the next batch starts a process with them
+        done.add_done_callback(lambda f: f.exception() and log.error(
+            "the ingest process kept its topics: %s", f.exception()))
 
     def shutdown(self) -> None:
         """Store what was submitted, then stop."""

@@ -29,6 +29,7 @@ from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.alerts.status import as_json, dead_alerts, outbox_counts, sources_status
 from newswatch.corpus.extract import ExtractionError, extract
+from newswatch.jobs import service, sources_cli
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
@@ -79,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("init", cmd_init, "write a commented starter newswatch.yaml")
     sub.add_argument("dir", nargs="?", default=".")
+    sub.add_argument("--systemd", action="store_true",
+                     help="also write newswatch.service, a systemd unit that runs this config")
     command("check", cmd_check, "validate the config and the channel URLs")
+    command("reload", service.cmd_reload, "make the running daemon re-read its config (SIGHUP)")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
     sub.add_argument("--role", choices=list(ROLES), default="all",
@@ -115,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("web", cmd_web, "serve the web app (pages, JSON API, Atom feeds) alone")
     sub = command("db", cmd_db, "database maintenance")
     sub.add_argument("action", choices=["upgrade"])
+    sources_cli.register(command)
     return parser
 
 
@@ -130,13 +135,15 @@ def _duration(value: str) -> timedelta:
 
 def cmd_init(args) -> int:
     target = Path(args.dir) / "newswatch.yaml"
+    if target.exists() and args.systemd:
+        return service.cmd_init_systemd(args, target)
     if target.exists():
         print(f"{target} exists; not overwriting it", file=sys.stderr)
         return EXIT_FAILED
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(resources.files("newswatch.jobs").joinpath("starter.yaml").read_text("utf-8"))
     print(f"wrote {target}; edit it, then: newswatch check --config {target}")
-    return EXIT_OK
+    return service.cmd_init_systemd(args, target) if args.systemd else EXIT_OK
 
 
 def cmd_check(args) -> int:

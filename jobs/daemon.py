@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 from typing import Awaitable, Callable, Iterable
 
 import redis
@@ -26,8 +27,8 @@ from newswatch.corpus.processes import ExtractionPool, IngestWriter
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
 from newswatch.crawler.distributed import mark_due
 from newswatch.crawler.sources import Source
-from newswatch.jobs import health
-from newswatch.jobs.config import Config, Digest
+from newswatch.jobs import health, service
+from newswatch.jobs.config import Config, ConfigError, Digest, load_config
 from newswatch.jobs.metrics import Metrics
 from newswatch.jobs.retention import forget_bodies
 from newswatch.jobs.roles import ALL, Role
@@ -44,6 +45,8 @@ ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # recorded; past it the process exits anyway (an unrecorded page is fetched again next
 # time, an unsent alert is sent by the next drain).
 STOP_TIMEOUT_S = 8  # under docker stop's default 10 s grace
+#: Config keys a reload does not change: the connections and servers made at start.
+RESTART_ONLY = ("database", "redis", "metrics", "web", "crawl_settings")
 
 
 def run_on_reactor(main: Callable[[], Awaitable[int]]) -> int:
@@ -88,6 +91,7 @@ class App:
             self.crawler = Crawler(CrawlContext(corpus, self.executor, self.writer),
                                    dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
+        self.web: WebContext | None = None
         self.metrics = Metrics(self.store)
         self.redis = redis.Redis.from_url(config.redis) if config.redis else None
 
@@ -162,10 +166,21 @@ class App:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         scheduler = AsyncIOScheduler(event_loop=loop)
+        reloads: set[asyncio.Task] = set()  # a task's only reference is the loop's weak one
+
+        def on_sighup() -> None:
+            task = loop.create_task(self.reload_file(scheduler))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+        pid = service.pid_file(self.config.database, self.config.path)
+        service.write_pid(pid)
         worker = self.role.start(self, scheduler, stop)
         listeners = [await listener.start() for listener in self.listeners()]
         scheduler.start()
-        log.info("newswatch running (%s): %d sources, %d topics; SIGTERM or Ctrl-C stops it",
+        log.info("newswatch running (%s): %d sources, %d topics; SIGHUP reloads the config, "
+                 "SIGTERM or Ctrl-C stops it",
                  self.role.name, sum(s.enabled for s in self.config.sources), len(self.config.topics))
         await stop.wait()
 
@@ -182,6 +197,7 @@ class App:
         scheduler.shutdown(wait=False)  # cancels what is still running
         for listener in listeners:
             await listener.stop()
+        service.remove_pid(pid)
         if worker:
             worker.raise_failure()
         return 0
@@ -193,10 +209,45 @@ class App:
             out.append(Listener(ops_app(self.metrics.exposition, self.store),
                                 self.config.metrics.host, self.config.metrics.port, "metrics"))
         if self.config.web:
-            web = WebContext(self.config, self.store, self.metrics.exposition,
-                             next_runs(self.config.schedules), self._delivering)
-            out.append(Listener(create_app(web), self.config.web.host, self.config.web.port))
+            self.web = WebContext(self.config, self.store, self.metrics.exposition,
+                                  next_runs(self.config.schedules), self._delivering)
+            out.append(Listener(create_app(self.web), self.config.web.host, self.config.web.port))
         return out
+
+    def reload(self, config: Config) -> Config:
+        """Take `config` in place of the running one and return the old: sources, topics,
+        channels, digests and the rest count from now on; a crawl or a delivery in progress
+        finishes as it started. What only a restart changes (the database, Redis, the
+        crawl's limits, the metrics server) stays as it was, with a warning."""
+        fixed = [key for key in RESTART_ONLY if getattr(config, key) != getattr(self.config, key)]
+        if fixed:
+            log.warning("config reloaded without its changes to %s: those take a restart", ", ".join(fixed))
+            config = replace(config, **{key: getattr(self.config, key) for key in fixed})
+        old, self.config = self.config, config
+        if self.web is not None:  # the pages and feeds show the topics and sources now in force
+            self.web.config, self.web.next_run = config, next_runs(config.schedules)
+        if self.crawler and config.topics != old.topics:
+            # Registered now: a new topic alerts on articles first seen from now on.
+            corpus = self.crawler.context.corpus
+            corpus.topics = Corpus(self.store, config.topics).topics
+            self.executor.set_topics(corpus.topics)
+            self.writer.set_topics(corpus.topics)
+        return old
+
+    async def reload_file(self, scheduler) -> None:
+        """SIGHUP: read the config file again; a config that does not validate is refused
+        and the running one stays."""
+        if not scheduler.running:
+            return  # stopping
+        try:
+            config = await asyncio.to_thread(load_config, self.config.path)
+        except ConfigError as exc:
+            log.error("config not reloaded (the running one stays in force):\n%s", exc)
+            return
+        old = self.reload(config)
+        self.role.reload(self, scheduler, old)
+        log.info("config reloaded: %d sources, %d topics", sum(s.enabled for s in config.sources),
+                 len(config.topics))
 
     def close(self) -> None:
         if self.crawler:

@@ -8,6 +8,7 @@ the outbox. A role that does not crawl starts no extraction or ingest process.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
@@ -15,7 +16,11 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:  # the CLI reads ROLES without loading the scheduler or Scrapy
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from newswatch.crawler.sources import Source
+    from newswatch.jobs.config import Config
     from newswatch.jobs.daemon import App
+
+log = logging.getLogger(__name__)
 
 DRAIN_EVERY_S = 5
 
@@ -52,9 +57,24 @@ class CrawlerWorker:
 def schedule_crawls(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) -> None:
     """Each enabled source at its schedule: crawled here, or put on the queue for the
     crawler workers when this process is the scheduler of several."""
+    for source in app.config.sources:
+        if source.enabled:
+            _add_crawl(app, scheduler, source)
+    if app.config.retention:
+        _add_retention(app, scheduler)
+
+
+def _add_retention(app: App, scheduler: AsyncIOScheduler) -> None:
     from newswatch.jobs import schedule
 
-    now = datetime.now(timezone.utc)
+    scheduler.add_job(app.retain, schedule.retention_trigger(), id="retention",
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
+
+
+def _add_crawl(app: App, scheduler: AsyncIOScheduler, source: Source) -> None:
+    """`source`'s job, first run now (replacing the job of an earlier config's source of
+    that name; a run of it in progress finishes)."""
+    from newswatch.jobs import schedule
 
     async def crawl_then_deliver(source):
         # Alerts go out as soon as the crawl that found them ends, not at the next tick.
@@ -62,17 +82,30 @@ def schedule_crawls(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) 
         if scheduler.running:  # not while stopping
             scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
 
-    job = crawl_then_deliver if app.role.crawls else app.mark_due
-    for source in app.config.sources:
-        if source.enabled:
-            scheduler.add_job(
-                job, schedule.source_trigger(app.config.schedules[source.name]), args=[source],
-                id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
-                misfire_grace_time=None,
-            )
-    if app.config.retention:
-        scheduler.add_job(app.retain, schedule.retention_trigger(), id="retention",
-                          max_instances=1, coalesce=True, misfire_grace_time=None)
+    scheduler.add_job(
+        crawl_then_deliver if app.role.crawls else app.mark_due,
+        schedule.source_trigger(app.config.schedules[source.name]), args=[source],
+        id=f"crawl:{source.name}", max_instances=1, coalesce=True,
+        next_run_time=datetime.now(timezone.utc), misfire_grace_time=None, replace_existing=True,
+    )
+
+
+def reschedule_crawls(app: App, scheduler: AsyncIOScheduler, old: Config) -> None:
+    """After a reload: the jobs of removed or disabled sources go, new and changed sources
+    get theirs (crawled at once); an unchanged source keeps its rhythm."""
+    def enabled(config: Config) -> dict[str, tuple]:
+        return {s.name: (s, config.schedules[s.name]) for s in config.sources if s.enabled}
+
+    before, after = enabled(old), enabled(app.config)
+    for name in before.keys() - after.keys():
+        scheduler.remove_job(f"crawl:{name}")
+    for name, (source, when) in after.items():
+        if before.get(name) != (source, when):
+            _add_crawl(app, scheduler, source)
+    if app.config.retention and not scheduler.get_job("retention"):
+        _add_retention(app, scheduler)
+    elif not app.config.retention and scheduler.get_job("retention"):
+        scheduler.remove_job("retention")
 
 
 def schedule_delivery(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) -> None:
@@ -83,12 +116,32 @@ def schedule_delivery(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event
         app.deliver, schedule.every(DRAIN_EVERY_S), id="outbox", max_instances=1, coalesce=True,
         next_run_time=datetime.now(timezone.utc), misfire_grace_time=None,
     )
+    _add_digests(app, scheduler)
+
+
+def _add_digests(app: App, scheduler: AsyncIOScheduler) -> None:
+    from newswatch.jobs import schedule
+
     for digest in app.config.digests:
         scheduler.add_job(
             app.digest, schedule.digest_trigger(digest), args=[digest],
             id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
             misfire_grace_time=3600,
         )
+
+
+def reschedule_delivery(app: App, scheduler: AsyncIOScheduler, old: Config) -> None:
+    """After a reload: the digest jobs of the new config (the outbox drain reads the
+    config at each run; rows held for a digest stay held until its time)."""
+    if app.config.digests != old.digests:
+        for job in scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        _add_digests(app, scheduler)
+
+
+#: How each `Role.jobs` function updates its jobs after a reload.
+RESCHEDULE = {schedule_crawls: reschedule_crawls, schedule_delivery: reschedule_delivery}
 
 
 @dataclass(frozen=True)
@@ -107,6 +160,14 @@ class Role:
         for add_jobs in self.jobs:
             add_jobs(app, scheduler, stop)
         return CrawlerWorker(app, scheduler, stop) if self.worker else None
+
+    def reload(self, app: App, scheduler: AsyncIOScheduler, old: Config) -> None:
+        """`app.config` replaced `old`: bring this role's jobs in line with it."""
+        for add_jobs in self.jobs:
+            RESCHEDULE[add_jobs](app, scheduler, old)
+        if self.worker and app.config.sources != old.sources:
+            log.warning("a crawler worker crawls the sources it started with; restart it for "
+                        "the changed sources (topics and channels are taken now)")
 
 
 ALL = Role("all", crawls=True, jobs=(schedule_crawls, schedule_delivery))
