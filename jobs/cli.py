@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
-from newswatch.alerts.notifier import drain, requeue
+from newswatch.alerts.notifier import drain
+from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.alerts.status import as_json, dead_alerts, outbox_counts, sources_status
