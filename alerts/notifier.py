@@ -32,8 +32,8 @@ anywhere else loses and doubles nothing: the rows are in the database before the
 send, and an accepted URL is never sent the same alert again.
 
 Updates. With ``updates: developments``, an article that brings a new development to a
-story already alerted to a channel queues an update row (written by `enqueue` too), unique per (topic, article,
-channel) like an `every_article` row. An update waits until the story's first message
+story already alerted to a channel queues an update row (`enqueue` too), unique per
+(topic, article, channel) like an `every_article` row. An update waits until the story's first message
 to the channel has gone out, then until `update_every` (per topic) has passed since the
 story's latest message to the channel; all of the story's updates due by then go out as
 one ``Update: <story title>`` message (the new articles, then the earlier reports). A
