@@ -124,6 +124,21 @@ class SourceRun:
     refused_file: int = 0  # `file:` links refused (outside a path: source's folder)
 
 
+class _RobotsErrorsAsDebug(logging.Filter):
+    """Scrapy logs a robots.txt it could not fetch at ERROR with a traceback (60 lines for
+    an unreachable host), before the page's own request fails with its one line: that
+    line is enough, the robots.txt's goes to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.msg.startswith("Error downloading"):
+            log.debug("robots.txt: %s", record.getMessage())
+            return False
+        return True
+
+
+logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_RobotsErrorsAsDebug())
+
+
 class Crawler:
     def __init__(self, context: CrawlContext, settings: dict | None = None):
         # Imported now rather than by the first crawl's downloader: its deprecation shims

@@ -14,6 +14,7 @@ Two kinds of figures:
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -133,6 +134,19 @@ class _StoreCollector:
         yield matches
 
 
+#: A connection that sends no complete request for this long is closed.
+IDLE_TIMEOUT_S = 10.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client gone or silent mid-request is not the daemon's error: one debug line,
+        # not a traceback on stderr.
+        log.debug("metrics: connection from %s ended: %s", client_address[0], sys.exc_info()[1])
+
+
 class MetricsServer:
     """`/metrics` and `/healthz` in a thread of their own. `healthy()` returns None when all
     is well, else the problem; it runs in the server's thread and must be quick."""
@@ -140,8 +154,7 @@ class MetricsServer:
     def __init__(self, metrics: Metrics, host: str, port: int, healthy: Callable[[], str | None]):
         self.metrics = metrics
         self.healthy = healthy
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
 
     @property
@@ -161,6 +174,8 @@ class MetricsServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = IDLE_TIMEOUT_S  # idle keep-alive connections are not kept for ever
+
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":

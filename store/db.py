@@ -72,10 +72,15 @@ def upgrade(engine: Engine) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        # Several processes start at once (a scheduler, workers, notifiers; two commands on
+        # a new SQLite file): one migrates, the others wait here until it commits, then
+        # find nothing to do.
         if connection.dialect.name == "postgresql":
-            # Several processes start at once (a scheduler, workers, notifiers): one migrates,
-            # the others wait here until it commits, then find nothing to do.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        elif connection.dialect.name == "sqlite":
+            # SQLite's write lock from the start (its driver would begin a transaction at
+            # the first DML only, so each CREATE TABLE raced on its own).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
