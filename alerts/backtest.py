@@ -1,165 +1,31 @@
-"""The stored corpus seen through topic queries: backtests, backfills, and when topics
-appeared.
+"""The stored corpus seen through topic queries: backtests and backfills.
 
 `search` answers "what would this query have caught?" over the stored articles. The
-database's full-text search narrows them first (SQLite FTS5, PostgreSQL tsvector with a
-GIN index) and the real matcher confirms each candidate, so a backtest finds exactly what
-live matching would have. The index holds `index_terms`: every word of the title and
-body as the query language normalises it (folded, stemmed), one index token per stem, so
-the prefilter can never miss a match for lack of stemming or accent folding on the
-database's side. It is written with the article and kept in sync by triggers (SQLite) or
-an expression index (PostgreSQL); `index_missing` fills it for articles stored before.
+database's full-text search narrows them first (`newswatch.alerts.search`: SQLite FTS5,
+PostgreSQL tsvector with a GIN index) and the real matcher confirms each candidate, so a
+backtest finds exactly what live matching would have.
 
-A topic added to the config does not alert on the back catalogue: `register_topics`
-records when each topic name first appeared (`Topic.added`), and only articles first
-seen since then alert. `backfill` queues alerts for a topic's older matches on request.
+A topic added to the config does not alert on the back catalogue (`Topic.added`);
+`backfill` queues alerts for a topic's older matches on request.
 """
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Sequence
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.matcher import Topic, TopicMatch
 from newswatch.alerts.outbox import enqueue
-from newswatch.alerts.query import (
-    And, Document, Near, Node, Or, Phrase, Query, QueryMatch, Term, tokenize,
-)
+from newswatch.alerts.query import Document, Query, QueryMatch
+from newswatch.alerts.search import BATCH, candidates, index_missing, stored_document
 from newswatch.store.db import Store, insert_or_ignore
-from newswatch.store.models import Article, ArticleTerms, Match, OutboxRow, TopicRecord
+from newswatch.store.models import Article, ArticleTerms, Match, OutboxRow
 
 log = logging.getLogger(__name__)
-
-BATCH = 500
-
-
-# --------------------------------------------------------------------------- index terms
-
-_PLAIN = re.compile(r"[a-wyz0-9][a-z0-9]*")
-SEPARATOR = "x"  # between the title's tokens and the body's; no stem's token is "x"
-
-
-@lru_cache(maxsize=1 << 16)  # a language's common words recur in every article
-def _index_token(stem: str) -> str:
-    """One token that every full-text tokenizer keeps whole: the stem itself when it is
-    plain ASCII letters and digits, else "x" and its UTF-8 in hex (`u.s`, `3.5`, `киев`,
-    and stems that begin with x, so that the encoding can be read back)."""
-    return stem if _PLAIN.fullmatch(stem) else "x" + stem.encode("utf-8").hex()
-
-
-def index_tokens(text: str | None) -> list[str]:
-    """The index tokens of one text, in order."""
-    return [_index_token(t.stem) for t in tokenize(text or "")]
-
-
-def index_terms(title: str | None, body: str | None) -> str:
-    """The article's words for the full-text index: title, SEPARATOR, body."""
-    return " ".join([*index_tokens(title), SEPARATOR, *index_tokens(body)])
-
-
-def index_terms_of(document: Document) -> str:
-    """`index_terms` of a tokenised article (a `Document` built from its text)."""
-    title, body = (field.stems for field in document.fields)
-    return " ".join([*map(_index_token, title), SEPARATOR, *map(_index_token, body)])
-
-
-def _document(terms: str, source: str | None, query: Query) -> Document:
-    """The Document (without text) that stored terms describe, as far as `query` looks."""
-    tokens = terms.split()
-    cut = tokens.index(SEPARATOR)
-    title, body = tokens[:cut], tokens[cut + 1:]
-    encoded = {t: s for s in query.vocabulary if (t := _index_token(s)) != s}
-    if encoded:  # else every word of the query is its own token: nothing to translate
-        title = [encoded.get(t, t) for t in title]
-        body = [encoded.get(t, t) for t in body]
-    return Document.from_stems(title, body, source, query.vocabulary)
-
-
-def index_missing(session: Session) -> int:
-    """Index the articles that have no terms yet (stored before the index existed, or by
-    code that bypassed ingest); returns how many."""
-    # Deleting an article deletes its terms, so equal counts mean nothing is missing.
-    missing = (session.scalar(select(func.count()).select_from(Article))
-               - session.scalar(select(func.count()).select_from(ArticleTerms)))
-    if missing <= 0:
-        return 0
-    log.info("indexing %d stored articles for search (once)", missing)
-    done = 0
-    while True:
-        rows = session.execute(
-            select(Article.id, Article.title, Article.text)
-            .outerjoin(ArticleTerms, ArticleTerms.article_id == Article.id)
-            .where(ArticleTerms.article_id.is_(None))
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return done
-        insert_or_ignore(session, ArticleTerms.__table__, [
-            {"article_id": id_, "terms": index_terms(title, body)} for id_, title, body in rows])
-        done += len(rows)
-
-
-# --------------------------------------------------------------------------- prefilter
-
-def _prefilter(node: Node):
-    """A condition on index tokens that every article matching `node` meets, as a small
-    tree: ("word", token), ("phrase", tokens), ("all", parts), ("any", parts); None when
-    `node` says nothing about words (NOT, source:). Positions within a field, title:,
-    NEAR distances and negations are left to the matcher."""
-    if isinstance(node, Term):
-        return ("word", _index_token(node.stem))
-    if isinstance(node, Phrase):
-        return ("phrase", tuple(_index_token(s) for s in node.stems))
-    if isinstance(node, (And, Near)):
-        parts = [p for p in map(_prefilter, node.children) if p is not None]
-        return ("all", tuple(parts)) if parts else None
-    if isinstance(node, Or):
-        parts = [_prefilter(c) for c in node.children]
-        return None if any(p is None for p in parts) else ("any", tuple(parts))
-    return None
-
-
-def _fts5(cond) -> str:
-    kind, value = cond
-    if kind == "word":
-        return f'"{value}"'
-    if kind == "phrase":
-        return '"' + " ".join(value) + '"'
-    return "(" + (" AND " if kind == "all" else " OR ").join(map(_fts5, value)) + ")"
-
-
-def _tsquery(cond) -> str:
-    kind, value = cond
-    if kind == "word":
-        return value
-    if kind == "phrase":
-        return "(" + " <-> ".join(value) + ")"
-    return "(" + (" & " if kind == "all" else " | ").join(map(_tsquery, value)) + ")"
-
-
-def _candidates(session: Session, query: Query):
-    """A subquery of the ids of articles that may match `query`, or None for all."""
-    cond = _prefilter(query.root)
-    if cond is None:
-        return None
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return text("SELECT rowid FROM article_terms_fts WHERE article_terms_fts MATCH :fts"
-                    ).bindparams(fts=_fts5(cond))
-    if dialect == "postgresql":
-        # The same expression as the GIN index of migration 0006, or the index is not used.
-        return text("SELECT article_id FROM article_terms WHERE to_tsvector('simple', terms)"
-                    " @@ to_tsquery('simple', :fts)").bindparams(fts=_tsquery(cond))
-    raise NotImplementedError(f"full-text search on {dialect}")
-
-
-# --------------------------------------------------------------------------- search
 
 @dataclass(frozen=True)
 class Hit:
@@ -186,16 +52,16 @@ def search(
     stmt = (select(Article.id, Article.source, Article.language, Article.first_seen,
                    ArticleTerms.terms)
             .join(ArticleTerms, ArticleTerms.article_id == Article.id))
-    candidates = _candidates(session, query)
-    if candidates is not None:
-        stmt = stmt.where(Article.id.in_(candidates))
+    narrowed = candidates(session, query)
+    if narrowed is not None:
+        stmt = stmt.where(Article.id.in_(narrowed))
     if since is not None:
         stmt = stmt.where(Article.first_seen >= since)
     if source is not None:
         stmt = stmt.where(Article.source == source)
     hits = []
     for id_, source_, language, first_seen, terms in session.execute(stmt):
-        score = query.score(_document(terms, source_, query))
+        score = query.score(stored_document(terms, source_, query))
         if score is not None:
             hits.append(Hit(id_, source_, language, first_seen, score))
     hits.sort(key=lambda h: (-h.score, -h.first_seen.timestamp(), -h.article_id))
@@ -220,19 +86,6 @@ def show(session: Session, query: Query, hits: Sequence[Hit]) -> list[tuple[Arti
         if found is not None:  # always: the same words, the same matcher
             shown.append((article, found))
     return shown
-
-
-# --------------------------------------------------------------------------- topics
-
-def register_topics(store: Store, topics: Sequence[Topic]) -> tuple[Topic, ...]:
-    """Record each topic name not seen before as added now; return the topics with
-    `added` set (the first time its name appeared, kept across restarts)."""
-    now = datetime.now(timezone.utc)
-    with store.session() as session:
-        insert_or_ignore(session, TopicRecord.__table__,
-                         [{"name": t.name, "added": now} for t in topics])
-        added = dict(session.execute(select(TopicRecord.name, TopicRecord.added)).all())
-    return tuple(replace(t, added=added[t.name]) for t in topics)
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,8 @@ import logging
 import re
 import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from html import escape as html_escape
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -49,6 +47,7 @@ from apprise import Apprise, AppriseAsset, NotifyFormat
 from apprise.decorators import notify as apprise_notify
 from apprise.manager_plugins import NotificationManager
 
+from newswatch.alerts import retry_after
 from newswatch.alerts.render import FORMATS, MAX_BODY_CHARS, TITLE_MAX_CHARS, Message, markdown_escape
 
 __all__ = [
@@ -581,24 +580,13 @@ _install_response_hook()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
+    """Seconds to wait from a service's ``Retry-After`` header, at most RETRY_AFTER_MAX_S."""
+    return retry_after.parse_retry_after(value, now, limit=RETRY_AFTER_MAX_S)
 
 
 def _retry_after(responses: list[tuple[int, str | None]]) -> float | None:
-    waits = [parse_retry_after(header) for status, header in responses if status in (429, 503)]
-    waits = [w for w in waits if w is not None]
+    waits = [wait for status, header in responses
+             if status in (429, 503) and (wait := parse_retry_after(header)) is not None]
     if waits:
         return max(waits)
     if any(status == 429 for status, _ in responses):

@@ -12,7 +12,7 @@ from typing import Iterable
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.render import Message
-from newswatch.store.models import OutboxRow
+from newswatch.store.models import OutboxRow, OutboxStatus
 
 HEALTH_TOPIC = "newswatch:health"
 
@@ -20,7 +20,7 @@ HEALTH_TOPIC = "newswatch:health"
 def enqueue_notice(session: Session, channels: Iterable[str], title: str, body: str) -> None:
     for channel in channels:
         session.add(OutboxRow(
-            topic=HEALTH_TOPIC, story_id=None, channel=channel, status="pending", attempts=0,
+            topic=HEALTH_TOPIC, story_id=None, channel=channel, status=OutboxStatus.PENDING, attempts=0,
             delivered=[], notice={"title": title, "body": body},
         ))
 

@@ -8,11 +8,15 @@ stems then pick out the few candidate topics, and only those are evaluated.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
+from sqlalchemy import select
+
 from newswatch.alerts.query import Document, Query, QueryMatch
+from newswatch.store.db import Store, insert_or_ignore
+from newswatch.store.models import TopicRecord
 
 
 @dataclass(frozen=True)
@@ -126,3 +130,14 @@ def match_document(
         if found is not None and found.score >= topic.min_score:
             matches.append(TopicMatch(topic, found))
     return matches
+
+
+def register_topics(store: Store, topics: Sequence[Topic]) -> tuple[Topic, ...]:
+    """Record each topic name not seen before as added now; return the topics with
+    `added` set (the first time its name appeared, kept across restarts)."""
+    now = datetime.now(timezone.utc)
+    with store.session() as session:
+        insert_or_ignore(session, TopicRecord.__table__,
+                         [{"name": t.name, "added": now} for t in topics])
+        added = dict(session.execute(select(TopicRecord.name, TopicRecord.added)).all())
+    return tuple(replace(t, added=added[t.name]) for t in topics)

@@ -6,94 +6,21 @@ a unique constraint: a story alerts a channel once, however many of its articles
 however often the process restarts, however many notifiers run. A topic with
 `every_article` has rows per (topic, article, channel) instead.
 
-`drain` delivers due rows through Apprise:
-
-- `_claim` picks the due rows and claims them for this drain, so that any number of
-  drains at once (notifiers, `run --once` or `alerts retry` beside a daemon) never take
-  the same row. On PostgreSQL: an advisory lock per row, held by a connection of the
-  drain's own; a notifier that dies hands its rows back at once (its connection goes,
-  and its locks with it). On SQLite: an IMMEDIATE transaction (one writer at a time)
-  marks the free rows `claimed_by` this drain; only the rows it won are sent. A claim
-  holds until the drain ends, `CLAIM_LEASE` at most, or until its process is found dead
-  (same host).
-- Each URL of a channel is tracked on its own (`OutboxRow.delivered` holds the keys of
-  the URLs that accepted the alert): a failing URL is retried without re-sending to the
-  others, and a row is `sent` only when every URL of its channel has accepted it.
-- A failed row waits ``retry.base * 2**(attempts-1)`` (capped, with jitter), or as long
-  as the service's ``Retry-After`` asks if that is longer. After `RetryPolicy.max_attempts`
-  attempts, or `RetryPolicy.max_age` after it was queued, it is dead-lettered (status
-  ``dead``): `newswatch status` lists it, `newswatch alerts retry` queues it again.
-- Folded rows go out together, as one digest-style message per channel: a topic's digest
-  releases its rows at digest time (`release_digest`); during a channel's quiet hours its
-  rows are held (folded) and go out as one message after; when a channel's
-  ``max_per_hour`` would be exceeded, the overflow is folded into one summary message
-  (sent as soon as the hour has room for it).
-
-The send window. A URL's acceptance is committed right after Apprise returns success:
-one small transaction that adds the URL's key to the row(s) of that message. If the
-process dies between the service accepting the message and that commit, the next drain
-sends that one message to that one URL again: delivery is at-least-once, and each kill
-inside the window causes at most one double (one send is in flight at a time). A kill
-anywhere else loses and doubles nothing: the rows are in the database before the first
-send, and an accepted URL is never sent the same alert again.
+`release_digest` folds a topic's pending rows for one message per channel; `requeue` makes
+dead-lettered rows pending again. Delivery is `newswatch.alerts.notifier`'s: nothing here
+imports Apprise or Jinja2, so the ingest process that writes rows loads neither.
 """
 from __future__ import annotations
 
-import logging
-import os
-import random
-import socket
-import uuid
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from collections.abc import Collection
+from datetime import datetime, timezone
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
-from newswatch.alerts.health import notice_message
 from newswatch.alerts.matcher import TopicMatch
-from newswatch.alerts.query import Snippet
-from newswatch.alerts.render import (
-    AlertItem,
-    DigestStory,
-    Message,
-    TemplateError,
-    Templates,
-    render,
-    render_digest,
-)
 from newswatch.store.db import Store, insert_or_ignore
-from newswatch.store.models import Article, ChannelSend, Match, OutboxRow
-
-log = logging.getLogger(__name__)
-
-PENDING, SENT, DEAD = "pending", "sent", "dead"
-#: The first key of the outbox's advisory locks (the second is the row id): "nw".
-CLAIM_LOCKS = 0x6E77
-#: How long a SQLite claim holds if its drain neither ends nor is found dead.
-CLAIM_LEASE = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How failed deliveries are retried, and when the outbox gives up on a row."""
-
-    base: timedelta = timedelta(seconds=30)
-    max: timedelta = timedelta(hours=1)
-    jitter: float = 0.5  # a delay is cut by up to this share, at random
-    max_attempts: int = 25
-    max_age: timedelta = timedelta(days=2)
-
-    def delay(self, attempts: int, retry_after: float | None = None,
-              rng: random.Random | None = None) -> timedelta:
-        """The wait after the `attempts`-th failed attempt; never less than `retry_after`."""
-        exponential = min(self.base * (2 ** max(attempts - 1, 0)), self.max)
-        wait = exponential * (1 - self.jitter * (rng or random).random())
-        if retry_after:
-            wait = max(wait, timedelta(seconds=retry_after))
-        return wait
+from newswatch.store.models import OutboxRow, OutboxStatus
 
 
 def enqueue(session: Session, story_id: int, matches: list[TopicMatch],
@@ -105,367 +32,13 @@ def enqueue(session: Session, story_id: int, matches: list[TopicMatch],
     rows = [
         {"topic": m.topic.name, "story_id": story_id, "channel": channel,
          "article_id": article_id if m.topic.every_article else None,
-         "status": PENDING, "attempts": 0, "delivered": [], "fold": False,
+         "status": OutboxStatus.PENDING, "attempts": 0, "delivered": [], "fold": False,
          "created_at": now, "queued_at": now, "next_attempt_at": now}
         for m in matches
         if article_id is not None or not m.topic.every_article
         for channel in m.topic.channels
     ]
     insert_or_ignore(session, OutboxRow.__table__, rows)
-
-
-@dataclass
-class DrainResult:
-    sent: int = 0  # rows now sent
-    failed: int = 0  # rows that failed this time and will be retried
-    dead: int = 0  # rows dead-lettered this time
-    held: int = 0  # rows held back (quiet hours, rate limit, channel not configured)
-    messages: int = 0  # messages accepted by at least one URL
-    latencies_s: list[float] = field(default_factory=list)  # queued → sent, per row sent
-
-
-@dataclass
-class _Due:
-    """A claimed row, as plain values (no session attached)."""
-
-    id: int
-    topic: str
-    story_id: int | None
-    channel: str
-    fold: bool
-    queued_at: datetime
-    delivered: set[str] = field(default_factory=set)
-    article_id: int | None = None  # the one article alerted, for an every_article topic
-    notice: dict | None = None  # a notice's own title and body (see alerts/health.py)
-
-
-def drain(
-    store: Store,
-    channels: Mapping[str, Channel],
-    *,
-    digest_topics: Collection[str] = (),
-    retry: RetryPolicy = RetryPolicy(),
-    templates: Templates | None = None,
-    now: datetime | None = None,
-    ignore_backoff: bool = False,
-    only: Collection[int] | None = None,
-) -> DrainResult:
-    """Deliver the pending rows that are due (every pending row with `ignore_backoff`;
-    only the row ids in `only` when given).
-
-    Rows of `digest_topics` wait until `release_digest` folds them. Never raises for a
-    delivery failure: failures are counted, logged with masked URLs, and retried later.
-    """
-    now = now or datetime.now(timezone.utc)
-    result = DrainResult()
-    with store.engine.connect() as claims:
-        try:
-            due = _claim(claims, now, ignore_backoff=ignore_backoff,
-                         digest_topics=digest_topics, only=only)
-            _deliver(store, channels, due, now, retry, templates, result)
-        finally:
-            _unclaim(claims)
-    return result
-
-
-def _deliver(store: Store, channels: Mapping[str, Channel], due: list[_Due], now: datetime,
-             retry: RetryPolicy, templates: Templates | None, result: DrainResult) -> None:
-    by_channel: dict[str, list[_Due]] = {}
-    for row in due:
-        by_channel.setdefault(row.channel, []).append(row)
-    for name, rows in by_channel.items():
-        channel = channels.get(name)
-        if channel is None:
-            # The config no longer has this channel: keep the rows for when it returns.
-            log.warning("%d alert(s) wait: channel %r is not configured", len(rows), name)
-            result.held += len(rows)
-            continue
-        for row in [r for r in rows if r.notice is not None]:
-            _send_notice(store, channel, row, retry, result)
-        rows = [r for r in rows if r.notice is None]
-        for message_rows in _plan(store, channel, rows, now, result):
-            _send(store, channel, message_rows, retry, templates, result)
-
-
-def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
-           digest_topics: Collection[str], only: Collection[int] | None) -> list[_Due]:
-    """The rows this notifier delivers now: pending, due, and not waiting for a digest.
-
-    The single place that selects rows for delivery. On PostgreSQL, where several
-    notifiers (processes, machines) may run, it also claims them so that no two take the
-    same row: a session-level advisory lock per row (`CLAIM_LOCKS`, row id), taken on
-    `claims`, a connection the drain holds until `_unclaim`. A row whose lock another
-    drain holds is skipped; the rows are read again once locked, so a row that a drain
-    settled just before letting go is not taken again. The locks are not part of any
-    transaction, and a notifier that dies (kill -9, a lost machine) loses its connection:
-    PostgreSQL releases its locks, and the next drain takes its rows at once. On SQLite
-    see `_claim_sqlite`.
-    """
-    query = select(OutboxRow).where(OutboxRow.status == PENDING)
-    if not ignore_backoff:
-        query = query.where(OutboxRow.next_attempt_at <= now)
-    if digest_topics:
-        query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
-    if only is not None:
-        query = query.where(OutboxRow.id.in_(list(only)))
-    if claims.dialect.name == "sqlite":
-        query = _claim_sqlite(claims, query)
-    with Session(claims) as session:
-        if claims.dialect.name == "postgresql":
-            candidates = session.scalars(query.with_only_columns(OutboxRow.id)).all()
-            locked = session.scalars(
-                text("SELECT id FROM unnest(CAST(:ids AS integer[])) AS t(id)"
-                     " WHERE pg_try_advisory_lock(:locks, id)"),
-                {"ids": list(candidates), "locks": CLAIM_LOCKS},
-            ).all()
-            query = query.where(OutboxRow.id.in_(locked))
-        return [
-            _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
-                 queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
-                 article_id=r.article_id, notice=r.notice)
-            for r in session.scalars(query.order_by(OutboxRow.id))
-        ]
-
-
-def _claim_sqlite(claims: Connection, query):
-    """Claim the free rows among `query`'s for this drain; `query` narrowed to them.
-
-    In one IMMEDIATE transaction (SQLite's write lock, taken at BEGIN: no other drain
-    reads between this one's read and its write): the rows whose claim is free (none,
-    expired, or its drain's process dead) get this drain's token."""
-    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    now = datetime.now(timezone.utc)
-    claims.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        candidates = claims.execute(
-            query.with_only_columns(OutboxRow.id, OutboxRow.claimed_by, OutboxRow.claimed_until)).all()
-        won = [row_id for row_id, holder, until in candidates
-               if holder is None or until is None or until <= now or _gone(holder)]
-        if won:
-            claims.execute(update(OutboxRow).where(OutboxRow.id.in_(won))
-                           .values(claimed_by=token, claimed_until=now + CLAIM_LEASE))
-        claims.commit()
-    except BaseException:
-        claims.rollback()
-        raise
-    claims.info["outbox_claim"] = token
-    return query.where(OutboxRow.claimed_by == token)
-
-
-def _gone(holder: str) -> bool:
-    """True if the drain `holder` ran in a process of this host that is no more."""
-    host, _, rest = holder.partition(":")
-    pid_text, _, _nonce = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine's: its lease decides
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # this process's (another drain of it, still running)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _unclaim(claims: Connection) -> None:
-    """Let go of the rows `_claim` took on `claims` (before it goes back to the pool)."""
-    if claims.dialect.name == "postgresql":
-        claims.rollback()  # whatever failed mid-claim: the connection must take a statement
-        claims.execute(text("SELECT pg_advisory_unlock_all()"))
-    token = claims.info.pop("outbox_claim", None)
-    if token is not None:
-        claims.rollback()
-        claims.execute(update(OutboxRow).where(OutboxRow.claimed_by == token)
-                       .values(claimed_by=None, claimed_until=None))
-        claims.commit()
-
-
-def _plan(store: Store, channel: Channel, rows: list[_Due], now: datetime,
-          result: DrainResult) -> list[list[_Due]]:
-    """The messages to send to `channel` now, each a list of rows (one row: an alert;
-    several: one folded message). Rows held back are folded in the database, so a
-    restart keeps holding them."""
-    if channel.is_quiet(now):
-        _fold(store, [r for r in rows if not r.fold])
-        log.info("channel %r is in quiet hours (%s): holding %d alert(s)",
-                 channel.name, channel.quiet, len(rows))
-        result.held += len(rows)
-        return []
-    folded = [r for r in rows if r.fold]
-    messages = ([folded] if folded else []) + [[r] for r in rows if not r.fold]
-    if channel.max_per_hour is None:
-        return messages
-
-    hour_ago = now - timedelta(hours=1)
-    with store.session() as session:
-        # Only the last hour counts; older records are dropped as they age out.
-        session.execute(delete(ChannelSend).where(ChannelSend.channel == channel.name,
-                                                  ChannelSend.sent_at <= hour_ago))
-        recent = session.scalar(
-            select(func.count()).select_from(ChannelSend)
-            .where(ChannelSend.channel == channel.name, ChannelSend.sent_at > hour_ago)
-        )
-    room = channel.max_per_hour - recent
-    if len(messages) <= room:
-        return messages
-    if room <= 0:
-        _fold(store, [r for r in rows if not r.fold])
-        log.info("channel %r sent %d messages in the last hour (max_per_hour %d): holding %d alert(s)",
-                 channel.name, recent, channel.max_per_hour, len(rows))
-        result.held += len(rows)
-        return []
-    # The last message the hour has room for carries everything that does not fit.
-    overflow = [r for message in messages[room - 1:] for r in message]
-    _fold(store, [r for r in overflow if not r.fold])
-    log.info("channel %r: max_per_hour %d reached; %d alert(s) folded into one summary",
-             channel.name, channel.max_per_hour, len(overflow))
-    return messages[:room - 1] + [overflow]
-
-
-def _fold(store: Store, rows: Sequence[_Due]) -> None:
-    if not rows:
-        return
-    with store.session() as session:
-        session.execute(update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])).values(fold=True))
-    for row in rows:
-        row.fold = True
-
-
-def _send(store: Store, channel: Channel, rows: list[_Due], retry: RetryPolicy,
-          templates: Templates | None, result: DrainResult) -> None:
-    """One message (one alert, or one folded message of many rows) to each URL of
-    `channel` that has not accepted it yet; then the rows' new state, in one commit."""
-    with store.session() as session:
-        stories = {r.id: DigestStory(r.topic, tuple(
-                       story_items(session, r.story_id, r.topic, r.article_id)))
-                   for r in rows}
-    empty = [r for r in rows if not stories[r.id].items]
-    if empty:
-        # The story has no article matching the topic any more (deleted by retention?):
-        # nothing to say, so nothing to send; dead-letter it rather than retry forever.
-        _finish(store, channel, empty, {r.id: "the story has no matching article" for r in empty},
-                None, retry, result, dead=True)
-        rows = [r for r in rows if stories[r.id].items]
-    # Grouped by topic as a digest shows them, so "the first n stories" of a cut digest
-    # are the first n rows.
-    order = {topic: i for i, topic in reversed(list(enumerate(r.topic for r in rows)))}
-    rows.sort(key=lambda r: order[r.topic])
-
-    errors: dict[int, str] = {}
-    retry_after: float | None = None
-    sent_any = False
-    for endpoint in channel.endpoints:
-        todo = [r for r in rows if endpoint.key not in r.delivered]
-        if not todo:
-            continue
-        try:
-            message, carried = _message(endpoint, [stories[r.id] for r in todo], templates)
-        except TemplateError as exc:  # a user's template that fails on this alert
-            log.error("alert(s) %s to %r cannot be rendered: %s", [r.id for r in todo], channel.name, exc)
-            errors.update({r.id: f"template: {exc}" for r in todo})
-            continue
-        outcome: Outcome = deliver(endpoint, message)
-        if outcome.ok:
-            _accepted(store, channel, endpoint, todo[:carried], first=not sent_any)
-            sent_any = True
-        else:
-            for row in todo:
-                errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
-            if outcome.retry_after is not None:
-                retry_after = max(retry_after or 0.0, outcome.retry_after)
-    if sent_any:
-        result.messages += 1
-    _finish(store, channel, rows, errors, retry_after, retry, result)
-
-
-def _send_notice(store: Store, channel: Channel, row: _Due, retry: RetryPolicy,
-                 result: DrainResult) -> None:
-    """A notice ("source broken"): its own text, one message, never held or folded."""
-    message = notice_message(row.notice)
-    errors: dict[int, str] = {}
-    retry_after: float | None = None
-    sent_any = False
-    for endpoint in channel.endpoints:
-        if endpoint.key in row.delivered:
-            continue
-        outcome = deliver(endpoint, message)
-        if outcome.ok:
-            _accepted(store, channel, endpoint, [row], first=not sent_any)
-            sent_any = True
-        else:
-            errors[row.id] = f"{endpoint.masked}: {outcome.reason}"
-            if outcome.retry_after is not None:
-                retry_after = max(retry_after or 0.0, outcome.retry_after)
-    if sent_any:
-        result.messages += 1
-    _finish(store, channel, [row], errors, retry_after, retry, result)
-
-
-def _message(endpoint: Endpoint, stories: list[DigestStory],
-             templates: Templates | None) -> tuple[Message, int]:
-    """The message for `endpoint` and how many of `stories` (from the first) it carries:
-    a digest cut at the endpoint's length limit leaves the rest for the next message."""
-    if len(stories) == 1:
-        story = stories[0]
-        return render(story.topic, story.items, endpoint.format, max_chars=endpoint.max_chars,
-                      templates=templates), 1
-    return render_digest(stories, endpoint.format, max_chars=endpoint.max_chars, templates=templates)
-
-
-def _accepted(store: Store, channel: Channel, endpoint: Endpoint, rows: list[_Due],
-              first: bool) -> None:
-    """Record that `endpoint` accepted the message for `rows`: the commit that closes the
-    send window. Kept to one small transaction, right after Apprise returned."""
-    with store.session() as session:
-        for row in rows:
-            row.delivered.add(endpoint.key)
-            session.execute(update(OutboxRow).where(OutboxRow.id == row.id)
-                            .values(delivered=sorted(row.delivered)))
-        if first:
-            session.add(ChannelSend(channel=channel.name, alerts=len(rows)))
-
-
-def _finish(store: Store, channel: Channel, rows: list[_Due], errors: Mapping[int, str],
-            retry_after: float | None, retry: RetryPolicy, result: DrainResult,
-            dead: bool = False) -> None:
-    """Each row's state after a send: sent when every URL of the channel accepted it,
-    else (if it failed) retried later or dead-lettered; rows a cut digest left out stay
-    due as they are."""
-    now = datetime.now(timezone.utc)
-    keys = {e.key for e in channel.endpoints}
-    with store.session() as session:
-        for due in rows:
-            row = session.get(OutboxRow, due.id)
-            if row is None or row.status != PENDING:
-                continue
-            if not dead and keys <= due.delivered:
-                row.status, row.sent_at, row.last_error = SENT, now, None
-                row.attempts += 1
-                result.sent += 1
-                result.latencies_s.append((now - due.queued_at).total_seconds())
-                log.info("alert %d (%s) sent to %r", row.id, row.topic, row.channel,
-                         extra={"topic": row.topic, "channel": row.channel})
-                continue
-            if due.id not in errors:
-                continue  # not attempted (left out of a cut digest): due again at once
-            row.attempts += 1
-            row.last_error = errors[due.id][:2000]
-            if dead or row.attempts >= retry.max_attempts or now - due.queued_at >= retry.max_age:
-                row.status = DEAD
-                result.dead += 1
-                log.error("alert %d (%s) to %r dead-lettered after %d attempt(s): %s "
-                          "(`newswatch alerts retry %d` sends it again)",
-                          row.id, row.topic, row.channel, row.attempts, row.last_error, row.id,
-                          extra={"topic": row.topic, "channel": row.channel})
-                continue
-            row.next_attempt_at = now + retry.delay(row.attempts, retry_after)
-            result.failed += 1
-            log.warning("alert %d (%s) to %r will be retried at %s: %s", row.id, row.topic,
-                        row.channel, row.next_attempt_at.isoformat(timespec="seconds"), row.last_error,
-                        extra={"topic": row.topic, "channel": row.channel})
 
 
 def release_digest(store: Store, topics: Collection[str], now: datetime | None = None) -> int:
@@ -475,7 +48,7 @@ def release_digest(store: Store, topics: Collection[str], now: datetime | None =
     with store.session() as session:
         released = session.execute(
             update(OutboxRow)
-            .where(OutboxRow.status == PENDING, OutboxRow.topic.in_(list(topics)),
+            .where(OutboxRow.status == OutboxStatus.PENDING, OutboxRow.topic.in_(list(topics)),
                    OutboxRow.fold.is_(False))
             .values(fold=True, queued_at=now, next_attempt_at=now)
         ).rowcount
@@ -487,37 +60,10 @@ def requeue(store: Store, ids: Collection[int] | None = None) -> list[int]:
     attempts and age; URLs that already accepted them are still skipped. Returns the ids."""
     now = datetime.now(timezone.utc)
     with store.session() as session:
-        query = select(OutboxRow).where(OutboxRow.status == DEAD)
+        query = select(OutboxRow).where(OutboxRow.status == OutboxStatus.DEAD)
         if ids is not None:
             query = query.where(OutboxRow.id.in_(list(ids)))
         rows = session.scalars(query.order_by(OutboxRow.id)).all()
         for row in rows:
-            row.status, row.attempts, row.queued_at, row.next_attempt_at = PENDING, 0, now, now
+            row.status, row.attempts, row.queued_at, row.next_attempt_at = OutboxStatus.PENDING, 0, now, now
         return [row.id for row in rows]
-
-
-def story_items(session: Session, story_id: int, topic: str,
-                article_id: int | None = None) -> list[AlertItem]:
-    """The story's articles that match `topic`, earliest first, as alerts show them (only
-    article `article_id` when given)."""
-    query = (
-        select(Article, Match)
-        .join(Match, Match.article_id == Article.id)
-        .where(Article.story_id == story_id, Match.topic == topic)
-        .order_by(Article.first_seen, Article.id)
-    )
-    if article_id is not None:
-        query = query.where(Article.id == article_id)
-    rows = session.execute(query).all()
-    return [
-        AlertItem(
-            title=article.title,
-            source=article.source,
-            published=article.published,
-            url=article.url,
-            snippets=tuple(
-                Snippet(s["text"], tuple(tuple(m) for m in s["marks"])) for s in match.snippets
-            ),
-        )
-        for article, match in rows
-    ]

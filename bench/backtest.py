@@ -14,22 +14,23 @@ Baseline, in the same run: what `newswatch match` did before the prefilter: ever
 stored article tokenised and matched. It runs on a sample of BASELINE_SAMPLE articles and
 is scaled to the corpus. `speedup` is the baseline's mean seconds per query over ours.
 
-Run: python bench/backtest.py   (last line: one JSON object of the figures)
+Run: python -m bench.backtest   (last line: one JSON object of the figures)
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import random
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from newswatch.alerts.backtest import SEPARATOR, index_tokens, search, show
+from bench import topics as topics_bench
+
+from newswatch.alerts.backtest import search, show
+from newswatch.alerts.search import SEPARATOR, index_tokens
 from newswatch.alerts.query import Document, parse
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, ArticleTerms, Story
@@ -41,16 +42,9 @@ SHOWN = 50
 BATCH = 5_000
 
 
-def _topics_bench():
-    spec = importlib.util.spec_from_file_location("bench_topics", Path(__file__).with_name("topics.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def fill(store, rng: random.Random) -> list[str]:
     """Store the articles; return the names used in them (for queries)."""
-    gen = _topics_bench()
+    gen = topics_bench
     sentences = gen._sentences()
     names = gen.make_names(rng)
     # Renamed sentence variants, tokenised once each: an article's index terms are its

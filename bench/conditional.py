@@ -23,8 +23,7 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sitegen import NewsSite, build_site, headline, paragraph  # noqa: E402
+from bench.sitegen import NewsSite, build_site, headline, paragraph
 
 FEED_ENTRIES = 200
 SITEMAP_URLS = 1000

@@ -1,4 +1,4 @@
-"""Near-duplicate lookup+insert cost, index size, and accuracy (crawler/neardup.py).
+"""Near-duplicate lookup+insert cost, index size, and accuracy (corpus/neardup.py).
 
 Workload:
 - Texts: synthetic articles of 8 paragraphs x 60 words drawn from a Zipf-distributed
@@ -35,7 +35,7 @@ import numpy as np
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
-from newswatch.crawler import neardup
+from newswatch.corpus import neardup
 from newswatch.store.models import NearDupBand, NearDupSignature
 
 VOCABULARY = 20_000

@@ -1,4 +1,4 @@
-"""Extraction quality and cost (crawler/extract.py) against default trafilatura.
+"""Extraction quality and cost (corpus/extract.py) against default trafilatura.
 
 Workload: the HTML fixtures in tests/pages/ (8 news pages of different shapes, each with a
 hand-made sidecar of its body paragraphs) and the 12 article pages of the test news site
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import trafilatura
 
-from newswatch.crawler.extract import extract_html
+from newswatch.corpus.extract import extract_html
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 15

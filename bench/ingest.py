@@ -33,10 +33,9 @@ from pathlib import Path
 import trafilatura
 import yaml
 
-from newswatch.crawler.extract import extract
+from newswatch.corpus.extract import extract
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sitegen import build_site  # noqa: E402
+from bench.sitegen import build_site
 
 PAGES = 320
 TOPICS = [

@@ -12,24 +12,22 @@ SQLite store in a temporary folder. Measured in the same run:
 Prints alerts per second for each, the ratio drain/baseline (time per alert), and as its
 last line one JSON object of the figures.
 
-    .venv/bin/python bench/outbox_drain.py
+    .venv/bin/python -m bench.outbox_drain
 """
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from mailservers import WebhookCatcher  # noqa: E402
+from tests.support.mailservers import WebhookCatcher
 
 from newswatch.alerts.delivery import build_channel, deliver  # noqa: E402
 from newswatch.alerts.matcher import Topic, TopicMatch  # noqa: E402
-from newswatch.alerts.outbox import drain, enqueue, release_digest, story_items  # noqa: E402
+from newswatch.alerts.notifier import drain, story_items  # noqa: E402
+from newswatch.alerts.outbox import enqueue, release_digest  # noqa: E402
 from newswatch.alerts.query import parse  # noqa: E402
 from newswatch.alerts.render import render  # noqa: E402
 from newswatch.store.db import open_store  # noqa: E402

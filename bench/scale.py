@@ -26,7 +26,7 @@ own; PostgreSQL, Redis and the site still share the cores. It measures what scal
 costs (the shared queue, filter and database) rather than how many cores there are.
 
 Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (same as the tests);
-`python bench/scale.py [ARTICLES] [--pin]`.
+`python -m bench.scale [ARTICLES] [--pin]`.
 """
 from __future__ import annotations
 
@@ -45,9 +45,8 @@ import yaml
 from sqlalchemy import create_engine, func, select, text
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
 
-from bigsite import big_site  # noqa: E402
+from tests.support.bigsite import big_site
 from newswatch.crawler.distributed import mark_due  # noqa: E402
 from newswatch.crawler.sources import Source  # noqa: E402
 from newswatch.store.db import open_store  # noqa: E402

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from newssite import SECTIONS, NewsSite  # noqa: E402,F401  (NewsSite: for the benchmarks)
+from tests.support.newssite import SECTIONS, NewsSite  # noqa: F401  (NewsSite: for the benchmarks)
 
 WORDS = """government minister officials said week ministry budget talks parliament vote
 economy inflation interest rates bank markets shares investors growth forecast quarter

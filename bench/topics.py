@@ -20,7 +20,7 @@ first BASELINE_SAMPLE articles (it takes about half a second an article); `ident
 says whether both give the same (topic, article) pairs there. `speedup` is the
 baseline's ms per article over ours.
 
-Run: python bench/topics.py   (last line: one JSON object of the figures)
+Run: python -m bench.topics   (last line: one JSON object of the figures)
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ SEED = 6
 
 def _sentences() -> list[str]:
     """Sentences of the real article texts in the repo."""
-    from newswatch.crawler.extract import extract
+    from newswatch.corpus.extract import extract
 
     texts = [p.read_text(encoding="utf-8") for p in sorted((REPO / "seeds").glob("*.txt"))]
     for page in sorted((REPO / "tests" / "pages").glob("*.json")):

@@ -11,30 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.response import response_status_message
 
+from newswatch.alerts.retry_after import parse_retry_after as retry_after
+
 log = logging.getLogger(__name__)
 
 BACKOFF_STATUSES = (429, 503)
-
-
-def retry_after(value: bytes | str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header value, or None if absent or unreadable."""
-    if not value:
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    text = text.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

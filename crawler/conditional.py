@@ -11,19 +11,15 @@ article would never be tried again.
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 from typing import Mapping
 
 from scrapy import Request
 from scrapy.http import Response
 
+from newswatch.corpus.dedup import url_hash
 from newswatch.store.db import Store
 from newswatch.store.models import Validator
-
-
-def url_hash(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
 def _key(request: Request) -> str:

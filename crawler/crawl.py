@@ -20,18 +20,17 @@ from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.crawler import Crawler as ScrapyCrawler
+from scrapy.utils.misc import load_object
 
-from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.pipelines import DUPLICATE, NEW
-from newswatch.crawler.processes import IngestWriter
-from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, REFUSED_PRIVATE
-from newswatch.crawler.sources import Source
+from newswatch.corpus.ingest import Corpus
+from newswatch.corpus.processes import IngestWriter
 from newswatch.crawler.conditional import save_validators
-from newswatch.crawler.spiders.base import FAILED, KNOWN, NO_LINK, NOT_MODIFIED, OVER_CAP, TOO_OLD, TRANSIENT
-from newswatch.crawler.spiders.feed import FeedSpider
-from newswatch.crawler.spiders.page import PageSpider
-from newswatch.crawler.spiders.path import PathSpider
-from newswatch.crawler.spiders.sitemap import SitemapSpider
+from newswatch.crawler.pipelines import DUPLICATE, NEW
+from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, REFUSED_PRIVATE
+from newswatch.crawler.sources import KINDS, Source
+from newswatch.crawler.spiders.base import (
+    FAILED, KNOWN, NO_LINK, NOT_MODIFIED, OVER_CAP, TOO_OLD, TRANSIENT, NewsSpider,
+)
 from newswatch.store.db import Store
 from newswatch.store.models import SourceState
 
@@ -41,7 +40,11 @@ log = logging.getLogger(__name__)
 SKIPPED = {KNOWN: "known", TOO_OLD: "too old", NO_LINK: "without a link", NOT_MODIFIED: "not modified",
            OVER_CAP: "over the listing cap"}
 
-SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "page": PageSpider, "path": PathSpider}
+
+def spider_class(source: Source) -> type[NewsSpider]:
+    """The spider that crawls `source`'s kind."""
+    return load_object(KINDS[source.kind].spider)
+
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
 
@@ -155,7 +158,7 @@ class Crawler:
 
     async def crawl(self, source: Source) -> SourceRun:
         started = time.monotonic()
-        crawler = self.runner.create_crawler(SPIDERS[source.kind])
+        crawler = self.runner.create_crawler(spider_class(source))
         self._running[source.name] = crawler
         try:
             await self.runner.crawl(crawler, source=source, context=self.context)

@@ -44,8 +44,8 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.queue import FifoQueue
 from sqlalchemy import func, select
 
-from newswatch.crawler.crawl import SETTINGS, SPIDERS, CrawlContext, SourceRun, record
 from newswatch.crawler import queuecodec
+from newswatch.crawler.crawl import SETTINGS, CrawlContext, SourceRun, record, spider_class
 from newswatch.crawler.queuecodec import BadQueueEntry
 from newswatch.crawler.refusal import REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
@@ -316,7 +316,7 @@ class Worker:
         heartbeat = asyncio.ensure_future(self._beat_until_cancelled())
         try:
             await asyncio.gather(*(
-                self.runner.crawl(on_demand(SPIDERS[s.kind]), source=s, context=self.context,
+                self.runner.crawl(on_demand(spider_class(s)), source=s, context=self.context,
                                   run_over=self.run_over)
                 for s in sources
             ))

@@ -9,11 +9,11 @@ from concurrent.futures.process import BrokenProcessPool
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter
 
-from newswatch.crawler.analysis import extract_and_analyse
-from newswatch.crawler.extract import ExtractionError
-from newswatch.crawler.ingest import Addition, IngestError
+from newswatch.corpus.analysis import extract_and_analyse
+from newswatch.corpus.extract import ExtractionError
+from newswatch.corpus.ingest import Addition, IngestError
 from newswatch.crawler.items import Page
-from newswatch.crawler.processes import run_with_deadline
+from newswatch.corpus.processes import run_with_deadline
 from newswatch.crawler.spiders.base import FAILED
 
 log = logging.getLogger(__name__)

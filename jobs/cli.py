@@ -23,16 +23,18 @@ from sqlalchemy.engine import make_url
 
 from newswatch.alerts.backtest import backfill, for_topic, search, show
 from newswatch.alerts.delivery import deliver, register_console
-from newswatch.alerts.outbox import DEAD, drain, requeue
+from newswatch.alerts.notifier import drain
+from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
-from newswatch.crawler.extract import ExtractionError, extract
+from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
+from newswatch.jobs.roles import ROLES
 from newswatch.store.db import open_store
-from newswatch.store.models import Article, Match, OutboxRow, SourceState, Story
+from newswatch.store.models import Article, Match, OutboxRow, OutboxStatus, SourceState, Story
 
 log = logging.getLogger("newswatch")
 
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "validate the config and the channel URLs")
     sub = command("run", cmd_run, "run the daemon (or one pass with --once)")
     sub.add_argument("--once", action="store_true", help="crawl every source once, deliver, exit")
-    sub.add_argument("--role", choices=["all", "scheduler", "crawler", "notifier"], default="all",
+    sub.add_argument("--role", choices=list(ROLES), default="all",
                      help="all (default): everything in this process; scheduler: put due sources on "
                           "Redis (one only); crawler: crawl them (any number); notifier: deliver alerts")
     sub = command("crawl", cmd_crawl, "crawl the named sources now")
@@ -143,14 +145,14 @@ def cmd_run(args) -> int:
     from newswatch.jobs.daemon import App, run_on_reactor
 
     config = load_config(args.config)
-    if args.role in ("scheduler", "crawler") and not config.redis:
+    if ROLES[args.role].needs_redis and not config.redis:
         raise ConfigError(config.path, [("redis", f"required for --role {args.role} "
                                                   "(e.g. redis: redis://127.0.0.1:6379/0)")])
 
     async def main() -> int:
-        app = App(config)
+        app = App(config, role=ROLES[args.role])
         try:
-            return await (app.once() if args.once else app.serve(args.role))
+            return await (app.once() if args.once else app.serve())
         finally:
             app.close()
 
@@ -355,7 +357,7 @@ def cmd_stories(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from newswatch.jobs.health import next_run
+    from newswatch.jobs.schedule import next_run
 
     config = load_config(args.config)
     store = open_store(config.database)
@@ -385,16 +387,16 @@ def cmd_status(args) -> int:
                 if source.enabled else None,
             })
         outbox = {
-            "pending": sum(r.status == "pending" for r in rows),
-            "sent": sum(r.status == "sent" for r in rows),
-            "failing": sum(r.status == "pending" and r.attempts > 0 for r in rows),
-            "dead": sum(r.status == DEAD for r in rows),
+            "pending": sum(r.status == OutboxStatus.PENDING for r in rows),
+            "sent": sum(r.status == OutboxStatus.SENT for r in rows),
+            "failing": sum(r.status == OutboxStatus.PENDING and r.attempts > 0 for r in rows),
+            "dead": sum(r.status == OutboxStatus.DEAD for r in rows),
         }
         # last_error holds masked URLs only (delivery never records a URL in clear).
         dead = [
             {"id": r.id, "topic": r.topic, "channel": r.channel, "attempts": r.attempts,
              "created_at": r.created_at.isoformat(), "last_error": r.last_error}
-            for r in rows if r.status == DEAD
+            for r in rows if r.status == OutboxStatus.DEAD
         ]
     store.close()
     if args.json:

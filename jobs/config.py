@@ -45,10 +45,10 @@ from sqlalchemy.exc import ArgumentError
 
 from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
 from newswatch.alerts.matcher import Topic
-from newswatch.alerts.outbox import RetryPolicy
+from newswatch.alerts.notifier import RetryPolicy
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import TemplateError, Templates
-from newswatch.crawler.sources import Source
+from newswatch.crawler.sources import KINDS, Source, SourceKind
 
 ENV_VAR = "NEWSWATCH_CONFIG"
 DEFAULT_FILE = "newswatch.yaml"
@@ -224,18 +224,19 @@ class SourceModel(_Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceModel:
-        kinds = [k for k in ("feed", "sitemap", "page", "path") if getattr(self, k)]
+        kinds = [k for k in KINDS if getattr(self, k)]
         if len(kinds) != 1:
-            raise ValueError("a source needs exactly one of feed, sitemap, page, path")
-        if kinds[0] != "path" and not re.match(r"^https?://[^/\s]+", getattr(self, kinds[0])):
-            raise ValueError(f"{kinds[0]}: expected an http:// or https:// URL")
-        if self.links and kinds[0] != "page":
+            raise ValueError(f"a source needs exactly one of {', '.join(KINDS)}")
+        kind = KINDS[kinds[0]]
+        if kind.remote and not re.match(r"^https?://[^/\s]+", getattr(self, kind.key)):
+            raise ValueError(f"{kind.key}: expected an http:// or https:// URL")
+        if self.links and not kind.takes_links:
             raise ValueError("links: only a page source has a links selector")
         return self
 
     @property
-    def kind(self) -> str:
-        return next(k for k in ("feed", "sitemap", "page", "path") if getattr(self, k))
+    def kind(self) -> SourceKind:
+        return next(KINDS[k] for k in KINDS if getattr(self, k))
 
 
 class TopicModel(_Model):
@@ -490,11 +491,11 @@ def _build(file: Path, model: ConfigModel) -> Config:
 
     sources = []
     for source in model.sources:
-        location = getattr(source, source.kind)
+        location = getattr(source, source.kind.key)
         sources.append(Source(
             name=source.name,
-            kind=source.kind,
-            location=str(Path(location).resolve()) if source.kind == "path" else location,
+            kind=source.kind.key,
+            location=location if source.kind.remote else str(Path(location).resolve()),
             links=source.links,
             max_age=source.max_age,
             headers=tuple(source.headers.items()),

@@ -12,29 +12,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime, timezone
 from typing import Awaitable, Callable, Iterable
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.delivery import register_console
-from newswatch.alerts.outbox import DrainResult, drain, release_digest
+from newswatch.alerts.notifier import DrainResult, drain
+from newswatch.alerts.outbox import release_digest
+from newswatch.corpus.ingest import Corpus
+from newswatch.corpus.processes import ExtractionPool, IngestWriter
 from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
-from newswatch.crawler.distributed import Worker, mark_due
-from newswatch.crawler.ingest import Corpus
-from newswatch.crawler.processes import ExtractionPool, IngestWriter
+from newswatch.crawler.distributed import mark_due
 from newswatch.crawler.sources import Source
 from newswatch.jobs import health
-from newswatch.jobs.config import Config, Digest, Schedule
+from newswatch.jobs.config import Config, Digest
 from newswatch.jobs.metrics import Metrics, MetricsServer
 from newswatch.jobs.retention import forget_bodies
+from newswatch.jobs.roles import ALL, Role
 from newswatch.store.db import Store, open_store
 
 log = logging.getLogger(__name__)
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-DRAIN_EVERY_S = 5
 # On SIGTERM, how long crawls in flight get to stop, and then a delivery in flight to be
 # recorded; past it the process exits anyway (an unrecorded page is fetched again next
 # time, an unsent alert is sent by the next drain).
@@ -69,15 +69,19 @@ def run_on_reactor(main: Callable[[], Awaitable[int]]) -> int:
 class App:
     """Everything a config wires together. Build it on the running reactor's loop."""
 
-    def __init__(self, config: Config, store: Store | None = None):
+    def __init__(self, config: Config, store: Store | None = None, role: Role = ALL):
         register_console()
         self.config = config
+        self.role = role
         self.store = store or open_store(config.database)
-        self.corpus = Corpus(self.store, config.topics)
-        self.executor = ExtractionPool(topics=self.corpus.topics)
-        self.writer = IngestWriter(self.corpus)
-        self.crawler = Crawler(CrawlContext(self.corpus, self.executor, self.writer),
-                               dict(config.crawl_settings))
+        self.executor = self.writer = self.crawler = None
+        if role.crawls:
+            # The extraction and ingest processes: only a role that crawls starts them.
+            corpus = Corpus(self.store, config.topics)
+            self.executor = ExtractionPool(topics=corpus.topics)
+            self.writer = IngestWriter(corpus)
+            self.crawler = Crawler(CrawlContext(corpus, self.executor, self.writer),
+                                   dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
         self.metrics = Metrics(self.store)
         self.redis = redis.Redis.from_url(config.redis) if config.redis else None
@@ -103,7 +107,7 @@ class App:
     def _check_health(self, run: SourceRun) -> None:
         health.check(self.store, run.source, self.config.schedules[run.source], self.config.health)
 
-    def _distributed_run_over(self, run: SourceRun) -> None:
+    def distributed_run_over(self, run: SourceRun) -> None:
         """A run that crawler workers shared, recorded by the one that found it over."""
         self.metrics.observe_outcome(run)
         self._check_health(run)
@@ -157,91 +161,31 @@ class App:
         await self.deliver(ignore_backoff=True)
         return 1 if runs and all(run.error for run in runs) else 0
 
-    async def serve(self, role: str = "all") -> int:
-        """Run until SIGTERM or SIGINT, then stop cleanly and return 0.
-
-        `role` is this process's part of the work: `all` of it; or, with Redis between
-        processes, the `scheduler` (exactly one: APScheduler cannot share its job store),
-        `crawler` workers or `notifier`s (any number)."""
+    async def serve(self) -> int:
+        """Run this process's role until SIGTERM or SIGINT, then stop cleanly and return 0."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
-        from apscheduler.triggers.cron import CronTrigger
-        from apscheduler.triggers.interval import IntervalTrigger
 
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-
-        def trigger(schedule: Schedule):
-            if schedule.seconds:
-                # Jitter spreads sources that share an interval; at most a tenth of it.
-                return IntervalTrigger(seconds=schedule.seconds, jitter=min(schedule.seconds // 10, 60) or None)
-            return CronTrigger.from_crontab(schedule.cron)
-
         scheduler = AsyncIOScheduler(event_loop=loop)
-        now = datetime.now(timezone.utc)
-
-        async def crawl_then_deliver(source):
-            # Alerts go out as soon as the crawl that found them ends, not at the next tick.
-            await self.crawl_source(source)
-            if scheduler.running:  # not while stopping
-                scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
-
-        if role in ("all", "scheduler"):
-            # Alone, the job is the crawl; with workers, it puts the source on Redis.
-            job = crawl_then_deliver if role == "all" else self.mark_due
-            for source in self.config.sources:
-                if not source.enabled:
-                    continue
-                scheduler.add_job(
-                    job, trigger(self.config.schedules[source.name]), args=[source],
-                    id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
-                    misfire_grace_time=None,
-                )
-        if role in ("all", "notifier"):
-            scheduler.add_job(
-                self.deliver, IntervalTrigger(seconds=DRAIN_EVERY_S), id="outbox",
-                max_instances=1, coalesce=True, next_run_time=now, misfire_grace_time=None,
-            )
-            for digest in self.config.digests:
-                scheduler.add_job(
-                    self.digest, CronTrigger(**digest.cron(), timezone=digest.timezone), args=[digest],
-                    id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
-                    misfire_grace_time=3600,
-                )
-        worker = None
-        if role == "crawler":
-            worker = Worker(self.crawler.context, self.config.redis, self._distributed_run_over,
-                            dict(self.config.crawl_settings))
-            crawling = asyncio.ensure_future(worker.run(self.config.sources))
-            crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
-            counted: dict[str, dict] = {}
-
-            async def count_worker() -> None:  # on the loop: the stats change there
-                for source, stats in worker.stats().items():
-                    self.metrics.observe_crawl(source, stats, counted.get(source))
-                    counted[source] = stats
-
-            scheduler.add_job(count_worker, IntervalTrigger(seconds=DRAIN_EVERY_S), id="worker-metrics")
-        if self.config.retention and role in ("all", "scheduler"):
-            scheduler.add_job(
-                self.retain, CronTrigger(hour=3, minute=30, jitter=1800), id="retention",
-                max_instances=1, coalesce=True, misfire_grace_time=None,
-            )
+        worker = self.role.start(self, scheduler, stop)
         server = None
         if self.config.metrics:
             server = MetricsServer(self.metrics, self.config.metrics.host, self.config.metrics.port,
                                    lambda: self.healthy(loop)).start()
         scheduler.start()
         log.info("newswatch running (%s): %d sources, %d topics; SIGTERM or Ctrl-C stops it",
-                 role, sum(s.enabled for s in self.config.sources), len(self.config.topics))
+                 self.role.name, sum(s.enabled for s in self.config.sources), len(self.config.topics))
         await stop.wait()
 
         log.info("stopping")
         scheduler.pause()  # no new work; the jobs running now finish below
         try:
             async with asyncio.timeout(STOP_TIMEOUT_S):
-                await (worker or self.crawler).stop()
+                if worker or self.crawler:
+                    await (worker or self.crawler).stop()
                 async with self._delivering:  # let a send in flight be recorded
                     pass
         except TimeoutError:
@@ -249,11 +193,12 @@ class App:
         scheduler.shutdown(wait=False)  # cancels what is still running
         if server:
             server.stop()
-        if worker and crawling.done() and crawling.exception():
-            raise crawling.exception()
+        if worker:
+            worker.raise_failure()
         return 0
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
-        self.writer.shutdown()  # what was submitted is stored
+        if self.crawler:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.writer.shutdown()  # what was submitted is stored
         self.store.close()

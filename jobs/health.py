@@ -12,10 +12,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
-from apscheduler.triggers.cron import CronTrigger
-
 from newswatch.alerts.health import enqueue_notice
 from newswatch.jobs.config import Schedule
+from newswatch.jobs.schedule import interval
 from newswatch.store.db import Store
 from newswatch.store.models import SourceState
 
@@ -24,23 +23,6 @@ log = logging.getLogger(__name__)
 FAILURES_BEFORE_BROKEN = 3
 SILENCE_FACTOR = 4
 SILENCE_MIN = timedelta(hours=6)
-
-
-def interval(schedule: Schedule, now: datetime) -> timedelta:
-    """The time between two runs (for a cron schedule, the two after `now`)."""
-    if schedule.seconds:
-        return timedelta(seconds=schedule.seconds)
-    trigger = CronTrigger.from_crontab(schedule.cron, timezone=timezone.utc)
-    first = trigger.get_next_fire_time(None, now)
-    return trigger.get_next_fire_time(first, first + timedelta(seconds=1)) - first
-
-
-def next_run(schedule: Schedule, last_run: datetime | None, now: datetime) -> datetime:
-    """When the daemon crawls the source next (now, if it never ran or is overdue)."""
-    if schedule.seconds:
-        due = last_run + timedelta(seconds=schedule.seconds) if last_run else now
-        return max(due, now)
-    return CronTrigger.from_crontab(schedule.cron, timezone=timezone.utc).get_next_fire_time(None, now)
 
 
 def assess(state: SourceState, every: timedelta, now: datetime) -> str | None:

@@ -25,16 +25,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 
-from newswatch.alerts.outbox import DrainResult
+from newswatch.alerts.notifier import DrainResult
 from newswatch.crawler.crawl import SourceRun
 from newswatch.crawler.pipelines import DUPLICATE, NEW
 from newswatch.crawler.spiders.base import FAILED
 from newswatch.store.db import Store
-from newswatch.store.models import Match, OutboxRow
+from newswatch.store.models import Match, OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-OUTBOX_STATUSES = ("pending", "sent", "dead")  # always reported, 0 when none
 LATENCY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
 
 
@@ -88,9 +87,9 @@ class Metrics:
                 self.fetch_errors.labels(source, kind).inc(count - earlier.get(kind, 0))
 
     def observe_drain(self, result: DrainResult) -> None:
-        self.alerts.labels("sent").inc(result.sent)
+        self.alerts.labels(OutboxStatus.SENT).inc(result.sent)
         self.alerts.labels("failed").inc(result.failed)
-        self.alerts.labels("dead").inc(result.dead)
+        self.alerts.labels(OutboxStatus.DEAD).inc(result.dead)
         for latency in result.latencies_s:
             self.delivery_latency.observe(latency)
 
@@ -125,7 +124,7 @@ class _StoreCollector:
         with self.store.session() as session:
             counts = dict(session.execute(
                 select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all())
-            for status in sorted({*OUTBOX_STATUSES, *counts}):
+            for status in sorted({*OutboxStatus, *counts}):
                 outbox.add_metric([status], counts.get(status, 0))
             for topic, count in session.execute(
                     select(Match.topic, func.count()).group_by(Match.topic).order_by(Match.topic)):

@@ -14,15 +14,15 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, Insert, Table, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from newswatch.store import dialects
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-MIGRATION_LOCK = 0x6E657773  # "news": the advisory lock key that serialises migrations
 
 
 def make_engine(url: str) -> Engine:
@@ -54,14 +54,7 @@ def insert_or_ignore(session: Session, table: Table, rows: list[dict]) -> int:
     once can never both insert the same row."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert: Insert
-    if dialect == "postgresql":
-        insert = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table).on_conflict_do_nothing()
-    else:
-        raise NotImplementedError(f"insert_or_ignore on {dialect}")
+    insert = dialects.of(session.get_bind()).insert_ignoring_conflicts(table)
     # Counted from RETURNING: a driver's rowcount after executemany is not reliable.
     inserted = session.execute(insert.returning(*table.primary_key.columns), rows)
     return len(inserted.all())
@@ -72,15 +65,7 @@ def upgrade(engine: Engine) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
-        # Several processes start at once (a scheduler, workers, notifiers; two commands on
-        # a new SQLite file): one migrates, the others wait here until it commits, then
-        # find nothing to do.
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
-        elif connection.dialect.name == "sqlite":
-            # SQLite's write lock from the start (its driver would begin a transaction at
-            # the first DML only, so each CREATE TABLE raced on its own).
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dialects.of(connection).lock_migrations(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -10,9 +10,10 @@
 - `ArticleURL`: every canonical URL that led to an article (the fetched one, the page's
   `rel=canonical`, the feed's link); a URL found here is never fetched again.
 - `NearDupBand`, `NearDupSignature`: the MinHash-LSH index of original articles (dedup
-  level 3, crawler/neardup.py).
-- `StoryTerm`: the distinctive terms of each article, by time, for grouping articles into
-  stories (dedup level 4, crawler/stories.py).
+  level 3, corpus/neardup.py).
+- `StoryTerm`, `TermCount`: each article's TF-IDF vector, by term and time, and the
+  corpus's document frequencies, for grouping articles into stories (dedup level 4,
+  corpus/stories.py).
 - `Match`: a topic matched an article, with its score and snippets.
 - `OutboxRow`: one alert to deliver, unique per (topic, story, channel) — or per (topic,
   article, channel) for a topic that asks for every article — written in the same
@@ -27,6 +28,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -43,6 +45,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -128,10 +131,10 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     # None for an original; else the original it copies, and how: "exact" (same
-    # normalised text) or "near" (MinHash-LSH, crawler/neardup.py).
+    # normalised text) or "near" (MinHash-LSH, corpus/neardup.py).
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     duplicate_kind: Mapped[str | None] = mapped_column(String(8))
-    # The total weight of the article's story terms (crawler/stories.py), so that a
+    # The total weight of the article's story terms (corpus/stories.py), so that a
     # candidate story is scored from the term index alone, without re-reading its text.
     story_weight: Mapped[float | None] = mapped_column(Float)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -178,9 +181,21 @@ class StoryTerm(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    # The article's story (fixed once stored), copied so that counting a term's stories
-    # reads the term's index range only.
+    # The article's story (fixed once stored), copied so that a lookup reads the term
+    # index alone.
     story_id: Mapped[int | None] = mapped_column(Integer)
+    # The term's weight in the article's unit TF-IDF vector (corpus/stories.py).
+    weight: Mapped[float | None] = mapped_column(Float)
+
+
+class TermCount(Base):
+    """How many stored articles hold a story term (corpus/stories.py's document
+    frequency), by term key; one row counts the articles themselves."""
+
+    __tablename__ = "term_counts"
+
+    term_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    documents: Mapped[int] = mapped_column(Integer)
 
 
 class Match(Base):
@@ -194,6 +209,16 @@ class Match(Base):
     # [{"text": str, "marks": [[start, end], ...]}, ...]
     snippets: Mapped[list] = mapped_column(JSON, default=list)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox row is: waiting to go out (first time or retried), delivered to
+    every URL of its channel, or dead-lettered (gave up after too many attempts or too
+    long; `newswatch alerts retry` makes it pending again)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
 
 
 class OutboxRow(Base):
@@ -216,8 +241,9 @@ class OutboxRow(Base):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     channel: Mapped[str] = mapped_column(String(200))
     notice: Mapped[dict | None] = mapped_column(JSON)  # {"title": str, "body": str}
-    # pending | sent | dead (dead-lettered: gave up after too many attempts or too long)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(
+        SAEnum(OutboxStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Goes out folded with the channel's other folded rows in one message: a digest that
     # came due, or alerts held by quiet hours or a rate limit.
@@ -250,7 +276,7 @@ class ArticleTerms(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     # Space-separated index tokens of the title's then the body's stems, in text order
-    # (alerts.backtest.index_terms); one token per stem, so phrases stay adjacent.
+    # (alerts.search.index_terms); one token per stem, so phrases stay adjacent.
     terms: Mapped[str] = mapped_column(Text)
 
 

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Newswatch
-from newswatch.alerts.backtest import index_terms, search, show
+from newswatch.alerts.backtest import search, show
+from newswatch.alerts.search import index_terms
 from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
 from newswatch.alerts.query import Document, parse
-from newswatch.crawler.extract import Article
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus.extract import Article
+from newswatch.corpus.ingest import Corpus
 from newswatch.jobs import cli
 from newswatch.store.db import open_store
 from newswatch.store.models import TopicRecord
@@ -327,7 +328,7 @@ def test_topic_index_matches_what_a_loop_over_all_topics_matches():
 def test_register_topics_keeps_when_a_topic_first_appeared(tmp_path):
     from datetime import timedelta
 
-    from newswatch.alerts.backtest import register_topics
+    from newswatch.alerts.matcher import register_topics
 
     store = open_store(f"sqlite:///{tmp_path / 'n.db'}")
     (old,) = register_topics(store, [Topic("old", parse("arms"))])

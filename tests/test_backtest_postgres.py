@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from newswatch.alerts.backtest import _candidates, search
+from newswatch.alerts.backtest import search
+from newswatch.alerts.search import candidates
 from newswatch.alerts.query import parse
 from newswatch.store.db import open_store
 from test_backtest import check_search_finds_what_matching_finds
@@ -52,7 +53,7 @@ def test_postgres_prefilter_uses_the_gin_index(pg_url):
     try:
         with store.session() as session:
             session.execute(text("SET LOCAL enable_seqscan = off"))
-            prefilter = _candidates(session, parse("Korea arms"))
+            prefilter = candidates(session, parse("Korea arms"))
             plan = "\n".join(session.execute(
                 text("EXPLAIN " + prefilter.text), prefilter.compile().params).scalars())
             assert "ix_article_terms_fts" in plan

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from newssite import NewsSite, manifest
+from support.newssite import NewsSite, manifest
 
 SITE = Path(__file__).resolve().parent / "site"
 ARTICLES = manifest()

@@ -18,10 +18,7 @@ from newswatch.alerts.delivery import (
 from newswatch.alerts.query import Snippet
 from newswatch.alerts.render import AlertItem, Message, render
 
-try:  # tests/ is on sys.path when it is not a package (pytest's default rootdir import)
-    from mailservers import SMTPCatcher, smtp_server, wait_for, webhook_server  # noqa: F401
-except ImportError:  # pragma: no cover - when tests/ becomes a package
-    from tests.mailservers import SMTPCatcher, smtp_server, wait_for, webhook_server  # noqa: F401
+from support.mailservers import SMTPCatcher, smtp_server, wait_for, webhook_server  # noqa: F401
 
 SECRET = "S3cr3t-Pa55w0rd"
 TOPIC = "south-korea-ukraine-arms"

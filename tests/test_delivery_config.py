@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from mailservers import WebhookCatcher
+from support.mailservers import WebhookCatcher
 from newswatch.alerts.render import AlertItem, DigestStory, render, render_digest
 from newswatch.jobs.config import ConfigError, load_config, parse_digest
 
@@ -231,7 +231,7 @@ def test_status_lists_dead_letters_and_alerts_retry_sends_them(newswatch, webhoo
 def test_daemon_holds_digest_topics_until_their_time(newswatch, webhook_server):
     import signal
 
-    from mailservers import wait_for
+    from support.mailservers import wait_for
 
     drop = newswatch.workdir / "drop"
     drop.mkdir()

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from mailservers import wait_for
-from newssite import manifest
+from support.mailservers import wait_for
+from support.newssite import manifest
 
 TOPICS = {
     "korea-arms": "South Korea Ukraine arms",

@@ -1,4 +1,4 @@
-"""Article extraction (crawler/extract.py): seeds, HTML fixtures, canonical URLs, errors, dispatch.
+"""Article extraction (corpus/extract.py): seeds, HTML fixtures, canonical URLs, errors, dispatch.
 
 The HTML fixtures in tests/pages/ are realistic news pages of different shapes, each with a
 sidecar .json holding what a reader would call the article: its URL, metadata, body paragraphs,
@@ -21,8 +21,8 @@ import pytest
 import trafilatura
 from w3lib.encoding import html_to_unicode
 
-from newswatch.crawler.extract import Article, ExtractionError, extract, extract_html, extract_text
-from newswatch.crawler import extract as extract_module
+from newswatch.corpus.extract import Article, ExtractionError, extract, extract_html, extract_text
+from newswatch.corpus import extract as extract_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -531,7 +531,7 @@ PLAIN = "\n".join(["Council approves road repair budget", *PROSE]).encode()
     ],
 )
 def test_extract_dispatch(url: str, content_type: str | None, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import newswatch.crawler.extract as module
+    import newswatch.corpus.extract as module
 
     calls: list[str] = []
     monkeypatch.setattr(module, "extract_text", lambda text, u: calls.append("text") or text)

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
-from newswatch.crawler.extract import Article
-from newswatch.crawler.ingest import Addition, Corpus, IngestError
-from newswatch.crawler.processes import ExtractionPool, IngestWriter
+from newswatch.corpus.extract import Article
+from newswatch.corpus.ingest import Addition, Corpus, IngestError
+from newswatch.corpus.processes import ExtractionPool, IngestWriter
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import OutboxRow

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from mailservers import WebhookCatcher, wait_for
+from support.mailservers import WebhookCatcher, wait_for
 
 ARTICLES = 30
 TOPICS = {"korea-arms": "South Korea arms", "ukraine-aid": "Ukraine", "seoul": "Seoul"}

@@ -21,10 +21,7 @@ import pytest
 import Stemmer
 import trafilatura
 
-try:  # the repository root is importable (python -m pytest, pythonpath set)
-    from tests.newssite import SITE_DIR, TOPIC_QUERIES, NewsSite, manifest, news_site  # noqa: F401
-except ModuleNotFoundError:  # pytest's default: tests/ itself is on sys.path
-    from newssite import SITE_DIR, TOPIC_QUERIES, NewsSite, manifest, news_site  # noqa: F401
+from support.newssite import SITE_DIR, TOPIC_QUERIES, NewsSite, manifest, news_site  # noqa: F401
 
 ARTICLES = manifest()
 SEOUL = next(a for a in ARTICLES if a["slug"] == "seoul-approves-ukraine-arms-package")

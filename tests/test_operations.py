@@ -15,12 +15,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
-from mailservers import free_port, wait_for
-from newssite import manifest
+from support.mailservers import free_port, wait_for
+from support.newssite import manifest
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
-from newswatch.crawler.extract import Article
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus.extract import Article
+from newswatch.corpus.ingest import Corpus
 from newswatch.jobs.config import ConfigError, load_config
 from newswatch.jobs.daemon import STOP_TIMEOUT_S
 from newswatch.jobs.metrics import Metrics

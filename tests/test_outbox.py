@@ -11,22 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailservers import wait_for
+from support.mailservers import wait_for
 from newswatch.alerts.delivery import Channel, QuietHours, build_channel, parse_retry_after
-from newswatch.alerts.outbox import (
-    DEAD,
-    PENDING,
-    SENT,
-    RetryPolicy,
-    drain,
-    enqueue,
-    release_digest,
-    requeue,
-)
+from newswatch.alerts.notifier import RetryPolicy, drain
+from newswatch.alerts.outbox import enqueue, release_digest, requeue
 from newswatch.alerts.matcher import Topic, TopicMatch
 from newswatch.alerts.query import parse
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, Story
+from newswatch.store.models import OutboxStatus as Status
 
 FAST = RetryPolicy(base=timedelta(milliseconds=50), max=timedelta(milliseconds=200), jitter=0.0)
 HOSTILE = "<script>alert(1)</script> Seoul & Kyiv <!channel> *arms* `x` [a](http://evil.example)"
@@ -100,7 +93,7 @@ def test_webhook_500_then_429_retry_after_then_200_arrives_once_after_the_wait(s
     assert datetime.now(timezone.utc) >= row.next_attempt_at
     assert webhook_server.statuses == [500, 429, 200]
     (row,) = rows(store)
-    assert (row.status, row.attempts, row.last_error) == (SENT, 3, None)
+    assert (row.status, row.attempts, row.last_error) == (Status.SENT, 3, None)
     assert drain(store, channels, retry=FAST, ignore_backoff=True).sent == 0
     assert len(webhook_server.posts) == 3
 
@@ -136,7 +129,7 @@ def test_smtp_down_then_up_arrives_once(store, smtp_server):
     for _ in range(3):
         result = drain(store, channels, retry=FAST, ignore_backoff=True)
         assert (result.sent, result.failed) == (0, 3)
-    assert all(r.status == PENDING and r.attempts == 3 for r in rows(store))
+    assert all(r.status == Status.PENDING and r.attempts == 3 for r in rows(store))
 
     smtp_server.start()
     assert drain(store, channels, retry=FAST, ignore_backoff=True).sent == 3
@@ -153,7 +146,7 @@ def test_dead_letter_after_max_attempts_then_retry(store, webhook_server):
     results = [drain(store, channels, retry=policy, ignore_backoff=True) for _ in range(4)]
     assert [r.dead for r in results] == [0, 0, 1, 0]
     (row,) = rows(store)
-    assert row.status == DEAD and row.attempts == 3
+    assert row.status == Status.DEAD and row.attempts == 3
     assert "json://127.0.0.1" in row.last_error
 
     webhook_server.start()
@@ -220,11 +213,11 @@ def test_dead_letter_after_max_age(store, webhook_server):
         session.query(OutboxRow).update({"queued_at": datetime.now(timezone.utc) - timedelta(days=3)})
     webhook_server.responses[:] = [(503, {})]
     assert drain(store, channels, retry=RetryPolicy(max_age=timedelta(days=2))).dead == 1
-    assert rows(store)[0].status == DEAD
+    assert rows(store)[0].status == Status.DEAD
 
 
 def test_one_failing_url_neither_blocks_nor_resends_the_others(store, webhook_server):
-    from mailservers import WebhookCatcher
+    from support.mailservers import WebhookCatcher
 
     with WebhookCatcher() as other:
         channels = hook_channel("team", webhook_server, other)
@@ -341,7 +334,7 @@ def test_long_digest_is_cut_at_the_channel_limit_and_the_rest_follows(store, web
     assert all(len(b) <= 2_000 for b in bodies)
     shown = [n for b in bodies for n in re.findall(r"number (\d\d)", b)]
     assert sorted(shown) == [f"{n:02d}" for n in range(25)]  # each story once, none lost
-    assert all(r.status == SENT for r in rows(store))
+    assert all(r.status == Status.SENT for r in rows(store))
 
 
 def test_endpoint_limit_comes_from_the_apprise_plugin():

@@ -225,7 +225,7 @@ def test_near_marks_only_the_close_pair():
 def test_sidebar_only_term_never_matches_the_extracted_article():
     """Seed 004's "Weekly Best Articles" sidebar mentions a Komodo dragon; its article
     does not. Matching sees the extracted title and body only."""
-    from newswatch.crawler.extract import extract
+    from newswatch.corpus.extract import extract
 
     seed = SEED.parent / "004_9b88c3d1e34566fc.txt"
     raw = seed.read_text(encoding="utf-8")

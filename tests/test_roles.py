@@ -13,8 +13,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from bigsite import KOREA_QUERY, big_site
-from mailservers import wait_for
+from support.bigsite import KOREA_QUERY, big_site
+from support.mailservers import wait_for
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, OutboxRow, SourceState
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newssite import NewsSite, manifest
+from support.newssite import NewsSite, manifest
 from newswatch.alerts.delivery import mask_url
 
 SITE = Path(__file__).resolve().parent / "site"

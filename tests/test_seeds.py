@@ -46,7 +46,7 @@ def test_sidebar_only_topic_matches_nothing(newswatch, seeds_dir):
     run = newswatch("run", "--once")
     assert run.returncode == 0, run.stderr
     assert "komodo" not in run.stdout.lower()
-    # Both seeds match, and they are one story (crawler/stories.py: the same storyline,
+    # Both seeds match, and they are one story (corpus/stories.py: the same storyline,
     # undated, sharing its people and places), so one alert lists both.
     assert run.stdout.count("[newswatch] arms:") == 1
     assert SEED_000 in run.stdout and SEED_004 in run.stdout

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from mailservers import free_port, wait_for
+from support.mailservers import free_port, wait_for
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
-from newswatch.crawler.extract import Article, extract
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus.extract import Article, extract
+from newswatch.corpus.ingest import Corpus
 from newswatch.jobs.retention import forget_bodies
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle

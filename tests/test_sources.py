@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newssite import NewsSite, manifest
+from support.newssite import NewsSite, manifest
 
 PAGES = Path(__file__).resolve().parent / "pages"
 ARTICLES = manifest()

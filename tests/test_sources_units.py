@@ -12,7 +12,8 @@ from newswatch.crawler.safexml import UnsafeXML, check_xml
 from newswatch.crawler.spiders.page import looks_like_article
 from newswatch.crawler.spiders.sitemap import parse_sitemap
 from newswatch.jobs.config import ConfigError, Schedule, load_config
-from newswatch.jobs.health import assess, next_run
+from newswatch.jobs.health import assess
+from newswatch.jobs.schedule import next_run
 from newswatch.store.models import SourceState
 
 ARTICLE_LINKS = [

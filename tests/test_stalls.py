@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mailservers import free_port, wait_for
-from newssite import NewsSite, manifest
-from newswatch.crawler.processes import ExtractionPool, ExtractionTimeout, run_with_deadline
+from support.mailservers import free_port, wait_for
+from support.newssite import NewsSite, manifest
+from newswatch.corpus.processes import ExtractionPool, ExtractionTimeout, run_with_deadline
 
 SITE = Path(__file__).resolve().parent / "site"
 ARTICLES = manifest()

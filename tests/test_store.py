@@ -18,13 +18,13 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, inspect, select
 
-from mailservers import wait_for
+from support.mailservers import wait_for
 from newswatch.alerts.delivery import build_channel, register_console
 from newswatch.alerts.matcher import Topic
-from newswatch.alerts.outbox import _claim, drain
+from newswatch.alerts.notifier import _claim, drain
 from newswatch.alerts.query import parse
-from newswatch.crawler.extract import Article
-from newswatch.crawler.ingest import Corpus
+from newswatch.corpus.extract import Article
+from newswatch.corpus.ingest import Corpus
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import ArticleURL, OutboxRow, Story

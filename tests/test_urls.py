@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newswatch.crawler.urls import TRACKING_PARAMS, canonical_url
+from newswatch.corpus.urls import TRACKING_PARAMS, canonical_url
 
 CASES = [
     # (input, expected, why)

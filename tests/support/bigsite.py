@@ -4,7 +4,7 @@ arms for Ukraine (the others about weather, markets, sport, …), each page serv
 small delay like a real server's. Built on `NewsSite` (tests/newssite.py)."""
 from __future__ import annotations
 
-from newssite import NewsSite
+from .newssite import NewsSite
 
 KOREA_EVERY = 10
 KOREA_QUERY = "South Korea Ukraine arms"

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from newswatch.alerts.backtest import index_terms_of
+from newswatch.alerts.search import index_terms_of
 from newswatch.alerts.matcher import Topic, TopicIndex, TopicMatch, match_document
 from newswatch.alerts.query import Document
-from newswatch.crawler import neardup, stories
-from newswatch.crawler.dedup import content_hash
-from newswatch.crawler.extract import Article, extract
+from newswatch.corpus import neardup, stories
+from newswatch.corpus.dedup import content_hash
+from newswatch.corpus.extract import Article, extract
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Analysis:
 
     content_hash: str
     signature: neardup.Signature
-    story_terms: dict[str, float]
+    story_terms: stories.Terms
     index_terms: str
     matches: tuple[TopicMatch, ...]
 

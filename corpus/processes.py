@@ -18,9 +18,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 from newswatch.alerts.matcher import Topic
-from newswatch.crawler.analysis import init_worker
-from newswatch.crawler.extract import ExtractionError, extract
-from newswatch.crawler.ingest import Addition, Corpus, IngestError, Ingested
+from newswatch.corpus.analysis import init_worker
+from newswatch.corpus.extract import ExtractionError, extract
+from newswatch.corpus.ingest import Addition, Corpus, IngestError, Ingested
 from newswatch.store.db import open_store
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # What the fork server imports once, so that every child starts warm: this module (a
 # child unpickles its initializer and tasks from here, and it imports what they run),
 # and datasketch (imported where signatures are made, not by every CLI command).
-_PRELOAD = ["newswatch.crawler.processes", "datasketch"]
+_PRELOAD = ["newswatch.corpus.processes", "datasketch"]
 
 
 def _child_init() -> None:

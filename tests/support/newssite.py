@@ -52,7 +52,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 
 HOST = "127.0.0.1"
-SITE_DIR = Path(__file__).resolve().parent / "site"
+SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 MANIFEST_NAME = "manifest.json"
 SITE_NAME = "The Meridian"
 

@@ -33,7 +33,7 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, http_content_type_encoding, read_bom, resolve_encoding
 
-from newswatch.crawler.urls import canonical_url
+from newswatch.corpus.urls import canonical_url
 
 __all__ = ["Article", "ExtractionError", "extract", "extract_html", "extract_text"]
 

@@ -5,11 +5,11 @@ transaction.
 - every URL that led to the article (as fetched, `rel=canonical`, the link that was
   followed) is recorded in canonical form, so none of them is fetched again;
 - an article whose normalised text is already stored (exact) or whose MinHash signature is
-  close to a stored original's (near, crawler/neardup.py) joins the original's story as a
+  close to a stored original's (near, corpus/neardup.py) joins the original's story as a
   duplicate: its matches are stored, but the story's outbox rows already exist, so
   nothing alerts twice;
 - any other article joins the story of an earlier report of the same event
-  (crawler/stories.py) or starts a story of its own; a topic alerts once per story, or
+  (corpus/stories.py) or starts a story of its own; a topic alerts once per story, or
   once per article when it asks for every article;
 - matches and outbox rows are committed with the article or not at all;
 - several processes adding the same URL at once store it once: the URL table's unique key
@@ -23,14 +23,14 @@ from typing import Iterable, Literal, Sequence
 
 from sqlalchemy import bindparam, insert, select
 
-from newswatch.alerts.backtest import register_topics
+from newswatch.alerts.matcher import register_topics
 from newswatch.alerts.matcher import Topic, TopicIndex
 from newswatch.alerts.outbox import enqueue
-from newswatch.crawler import neardup, stories
-from newswatch.crawler.analysis import Analysis, analyse
-from newswatch.crawler.dedup import url_hash
-from newswatch.crawler.extract import Article
-from newswatch.crawler.urls import canonical_url
+from newswatch.corpus import neardup, stories
+from newswatch.corpus.analysis import Analysis, analyse
+from newswatch.corpus.dedup import url_hash
+from newswatch.corpus.extract import Article
+from newswatch.corpus.urls import canonical_url
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import ArticleTerms, ArticleURL, Match, Story, utcnow

@@ -1,0 +1,298 @@
+"""Dedup level 4: stories — different articles about the same event, grouped.
+
+Reports of one event use the event's words: its people, places and organisations, its
+figures (a 6.4 quake, 14,000 evacuated), and the words of what happened — whatever else
+each outlet adds. So an article is a TF-IDF vector over its stemmed content words, its
+named entities (capitalised words outside sentence starts) and its figures; title terms
+count `TITLE_BOOST` times, entities and figures weigh `PARTICULAR_WEIGHT` more than words.
+
+Rarity (IDF) comes from the corpus itself, kept up to date as articles arrive: document
+frequencies live in `term_counts` and grow by one per stored article and term. A young
+corpus knows too few documents to tell "court" from "Kagan", so each word's frequency
+in general text (wordfreq) stands in for `PRIOR_DOCUMENTS` documents seen before the
+first one; the corpus outweighs it as it grows. Names and figures work in any language;
+words are stemmed and weighed for English.
+
+An article joins the story it is most similar to among stories with an article within
+`WINDOW` of it, if that similarity reaches `THRESHOLD` and the article shares at least
+`MIN_PARTICULARS` entities or figures with one of the story's articles. The similarity to
+a story is the better of the cosine to its closest article and the cosine to the centroid
+of its articles that the lookup found (a story told from several angles is nearer as a
+whole than any one report), each decayed by e^(-DECAY_PER_DAY * days) past
+`DECAY_GRACE` of time between them. An article without a published time is placed at the
+time it is stored. Thresholds were chosen on the real labelled set (tests/stories/;
+figures in bench/stories.py's output).
+
+Vectors live in `story_terms` (term key, time, article, the article's story, weight)
+whose primary key serves the lookup "these terms, within this window": a new article
+reads the rows of its own rarest terms in the window, then the vectors of the few best
+candidate articles by their index, never the corpus.
+
+Two processes adding reports of one event at once must not start two stories: on
+PostgreSQL `find` takes a transaction-scoped advisory lock, so story assignment runs one
+transaction at a time from the lookup to the commit (SQLite's single writer does the same).
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import Stemmer
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from wordfreq import word_frequency
+
+from newswatch.store.models import StoryTerm, TermCount
+
+WINDOW = timedelta(days=3)
+THRESHOLD = 0.15
+# Reports of one event cluster within a day or two; the same wording days later is more
+# often the next launch, match or ruling. Similarity decays by e^(-DECAY_PER_DAY * days)
+# for the time between two articles beyond DECAY_GRACE.
+DECAY_GRACE = timedelta(days=1)
+DECAY_PER_DAY = 0.8
+MIN_PARTICULARS = 2  # entities or figures shared with one of the story's articles
+TITLE_BOOST = 2.0  # a title term counts as this many occurrences
+PARTICULAR_WEIGHT = 1.5  # entities and figures against words
+VECTOR_TERMS = 60  # an article's heaviest terms, stored as its vector
+PROPOSERS = 20  # its heaviest terms whose holders in the window are candidates
+CANDIDATES = 20  # candidate articles whose vectors are read and scored
+# General-text frequency as a prior for the corpus's document frequency: a word of
+# frequency f is in a document of PRIOR_DOCUMENT_WORDS words with probability
+# 1 - e^(-f * PRIOR_DOCUMENT_WORDS), counted over PRIOR_DOCUMENTS imagined documents.
+PRIOR_DOCUMENTS = 1000
+PRIOR_DOCUMENT_WORDS = 500
+# The row of `term_counts` that counts documents (terms all start with "e:", "n:" or "w:").
+_DOCUMENTS = "#documents"
+
+# A word or a figure, then what follows it if that ends a sentence: tokens never end with
+# their full stop ("U.S." is the token "U.S"), and a line break ends a headline or a list
+# item.
+_TOKEN = re.compile(r"([^\W\d_][\w'’.&-]*[\w]|[^\W\d_]|\d+(?:[.,:-]\d+)*%?)([.!?:]|[^\S\n]*\n)?")
+_YEAR = re.compile(r"(19|20)\d\d")
+# Capitalised words that name no particular thing.
+_GENERIC = frozenset("""
+a an the this that these those it its he she they we i you his her their our my your
+but and or so if when while as at on in of to for by with from after before since until
+mr mrs ms dr sir president governor minister chair chief prime officials official police
+justice judge act
+monday tuesday wednesday thursday friday saturday sunday today yesterday tonight
+january february march april may june july august september october november december
+north south east west eastern western northern southern new old first last
+""".split())
+_STOPWORDS = frozenset("""
+about above after again against all also among and any are around back because been before
+being below between both but can could did does doing down during each even every few
+first for from further had has have having here how however into its itself just last
+least less made make many more most much must near never next not now off once only other
+our out over own said same says several should since some still such than that their them
+then there these they this those through told under until very was were what when where
+which while who whom whose will with within would year years week weeks day days time
+people according also another later earlier including like well take took
+""".split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1 << 16)  # a language's common words recur in every article
+def _fold(word: str) -> str:
+    word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
+    return re.sub(r"['’]s$", "", word.casefold()).strip("'’.-&")
+
+
+@lru_cache(maxsize=1 << 16)
+def _prior(word: str) -> float:
+    """How likely a document of general English text is to hold `word`."""
+    return 1.0 - math.exp(-word_frequency(word, "en") * PRIOR_DOCUMENT_WORDS)
+
+
+Terms = dict[str, tuple[float, float]]
+
+
+def terms(title: str, text: str) -> Terms:
+    """The article's terms — `e:` entities, `n:` figures, `w:` stemmed words — each with
+    its weighted count in the article and its prior document probability."""
+    counts: Counter[str] = Counter()
+    prior: dict[str, float] = {}
+    stem = _stemmer().stemWord
+    body = _tokens(text)
+    proper = {_fold(token) for token, sentence_start in body if token[0].isupper() and not sentence_start}
+    for tokens, is_title in ((_tokens(title), True), (body, False)):
+        count = TITLE_BOOST if is_title else 1.0
+        for token, sentence_start in tokens:
+            if token[0].isdigit():
+                figure = token.rstrip("%").replace(",", "")
+                # Years and small counts are in every story; they tell events apart badly.
+                if (len(figure) > 1 or "." in figure) and not _YEAR.fullmatch(figure):
+                    counts["n:" + figure] += count
+                    prior["n:" + figure] = 0.0
+                continue
+            folded = _fold(token)
+            common = folded in _GENERIC or folded in _STOPWORDS or len(folded) < 2
+            if common:
+                continue
+            # A capitalised word names something; one that starts a sentence (or any word
+            # of a title) only if the body capitalises it mid-sentence too, or it is
+            # cased like a name (SpaceX, D66).
+            confirmed = folded in proper or not token[1:].islower()
+            if token[0].isupper() and (confirmed or not (sentence_start or is_title)):
+                counts["e:" + folded] += count
+                prior["e:" + folded] = _prior(folded)
+            if len(folded) > 3:
+                key = "w:" + stem(folded)
+                counts[key] += count
+                # A stem's forms share its rarity: the commonest form's.
+                prior[key] = max(prior.get(key, 0.0), _prior(folded))
+    return {term: (count, prior[term]) for term, count in counts.items()}
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Each word and figure of `text`, and whether a sentence starts with it."""
+    tokens = []
+    sentence_start = True
+    for token, end in _TOKEN.findall(text):
+        tokens.append((token, sentence_start))
+        sentence_start = bool(end)
+    return tokens
+
+
+def term_key(term: str) -> int:
+    key = zlib.crc32(term.encode())
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+@dataclass(frozen=True)
+class StoryMatch:
+    story_id: int
+    article_id: int
+    similarity: float
+
+
+def weight(mine: Terms) -> float:
+    """An article's total term count, stored with it (`Article.story_weight`)."""
+    return sum(count for count, _prior in mine.values())
+
+
+# The lookup's statements, built once: a lookup runs per stored article, and building a
+# statement costs more than SQLite takes to run it.
+_KEYS = bindparam("keys", expanding=True)
+_COUNTS = select(TermCount.term_key, TermCount.documents).where(TermCount.term_key.in_(_KEYS))
+_CANDIDATES = (
+    select(StoryTerm.article_id)
+    .where(StoryTerm.term_key.in_(_KEYS), StoryTerm.at.between(bindparam("start"), bindparam("end")))
+    .group_by(StoryTerm.article_id)
+    .order_by(func.sum(StoryTerm.weight).desc(), StoryTerm.article_id)
+    .limit(CANDIDATES)
+)
+_VECTORS = (
+    select(StoryTerm.article_id, StoryTerm.story_id, StoryTerm.at, StoryTerm.term_key, StoryTerm.weight)
+    .where(StoryTerm.article_id.in_(bindparam("articles", expanding=True)))
+)
+# Any constant: the key of the one advisory lock that story assignment takes.
+_STORY_LOCK = term_key("newswatch story assignment")
+
+
+def vector(session: Session, mine: Terms) -> dict[int, float]:
+    """`mine` as a unit TF-IDF vector over its `VECTOR_TERMS` heaviest terms, by term key,
+    weighed by the corpus's document frequencies as they are now."""
+    keys = {term: term_key(term) for term in mine}
+    stored = dict(session.connection().execute(_COUNTS, {"keys": [*set(keys.values()), term_key(_DOCUMENTS)]}).all())
+    documents = stored.pop(term_key(_DOCUMENTS), 0) + PRIOR_DOCUMENTS + 1
+    weights: dict[int, float] = {}
+    for term, (count, prior) in mine.items():
+        seen = stored.get(keys[term], 0) + PRIOR_DOCUMENTS * prior
+        w = (1.0 + math.log(count)) * math.log(documents / (seen + 0.5))
+        if term[0] != "w":
+            w *= PARTICULAR_WEIGHT
+        # Two terms may share a key; the heavier stands for both.
+        weights[keys[term]] = max(w, weights.get(keys[term], 0.0))
+    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:VECTOR_TERMS]
+    norm = math.sqrt(sum(w * w for _k, w in top)) or 1.0
+    return {k: w / norm for k, w in top if w > 0}
+
+
+def find(session: Session, mine: Terms, at: datetime) -> StoryMatch | None:
+    """The story most similar to `mine` among those with an article within `WINDOW` of
+    `at`, if similar enough (see the module's docstring).
+
+    Reads the term index only, in bounded steps, so the cost does not grow with the
+    number of articles in the window: the document counts of `mine`'s terms (by key);
+    the `CANDIDATES` articles of the window with the most weight on `mine`'s `PROPOSERS`
+    heaviest terms (aggregated by the database); their vectors (by article).
+    On PostgreSQL it first takes the story-assignment lock, held until the transaction
+    ends: the caller stores the article and commits without delay.
+    """
+    db = session.connection()
+    if db.dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STORY_LOCK})
+    if not mine:
+        return None
+    mine_vector = vector(session, mine)
+    particulars = {term_key(t) for t in mine if t[0] in "en"}
+    proposers = sorted(mine_vector, key=lambda k: (-mine_vector[k], k))[:PROPOSERS]
+    candidates = list(db.scalars(_CANDIDATES, {"keys": proposers, "start": at - WINDOW, "end": at + WINDOW}))
+    if not candidates:
+        return None
+    theirs: dict[int, dict[int, float]] = defaultdict(dict)
+    story_of: dict[int, int] = {}
+    at_of: dict[int, datetime] = {}
+    for article_id, story_id, their_at, key, w in db.execute(_VECTORS, {"articles": candidates}):
+        theirs[article_id][key] = w or 0.0
+        story_of[article_id], at_of[article_id] = story_id, their_at
+
+    # Per story: its best article, and the centroid of its candidate articles, each
+    # article's vector scaled by its time decay.
+    best_article: dict[int, tuple[float, int]] = {}
+    centroid: dict[int, Counter[int]] = defaultdict(Counter)
+    decays: dict[int, list[float]] = defaultdict(list)
+    for article_id in candidates:
+        their = theirs[article_id]
+        if len(particulars & their.keys()) < MIN_PARTICULARS:
+            continue
+        days = max(0.0, abs((at - at_of[article_id]).total_seconds()) - DECAY_GRACE.total_seconds()) / 86400
+        decay = math.exp(-DECAY_PER_DAY * days)
+        score = decay * sum(w * their.get(k, 0.0) for k, w in mine_vector.items())
+        story_id = story_of[article_id]
+        if score > best_article.get(story_id, (-1.0, 0))[0]:
+            best_article[story_id] = (score, article_id)
+        centroid[story_id].update({k: w * decay for k, w in their.items()})
+        decays[story_id].append(decay)
+
+    best: StoryMatch | None = None
+    for story_id, (score, article_id) in best_article.items():
+        middle = centroid[story_id]
+        length = math.sqrt(sum(w * w for w in middle.values()))
+        if length and len(decays[story_id]) > 1:
+            # The centroid's direction, at its members' mean decay.
+            near_all = sum(w * middle.get(k, 0.0) for k, w in mine_vector.items()) / length
+            score = max(score, near_all * sum(decays[story_id]) / len(decays[story_id]))
+        if score >= THRESHOLD and (best is None or score > best.similarity):
+            best = StoryMatch(story_id, article_id, score)
+    return best
+
+
+def remember(session: Session, article_id: int, story_id: int, mine: Terms, at: datetime) -> None:
+    """Index a newly stored article's vector so later reports of its event find it, and
+    count its terms into the corpus's document frequencies."""
+    mine_vector = vector(session, mine)
+    if mine_vector:
+        session.execute(insert(StoryTerm.__table__), [
+            {"term_key": key, "at": at, "article_id": article_id, "story_id": story_id, "weight": w}
+            for key, w in mine_vector.items()])
+    keys = sorted({term_key(t) for t in mine} | {term_key(_DOCUMENTS)})
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(TermCount.__table__)
+    session.execute(
+        upsert.on_conflict_do_update(index_elements=["term_key"],
+                                     set_={"documents": TermCount.__table__.c.documents + 1}),
+        [{"term_key": key, "documents": 1} for key in keys])

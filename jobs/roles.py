@@ -1,0 +1,118 @@
+"""The daemon's roles: what one process does of the work, and only that.
+
+`all` does everything in one process. Past one machine, with Redis between processes:
+exactly one `scheduler` (APScheduler 3 cannot share its job store) puts due sources on
+the queue, any number of `crawler` workers crawl them, any number of `notifier`s deliver
+the outbox. A role that does not crawl starts no extraction or ingest process.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # the CLI reads ROLES without loading the scheduler or Scrapy
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from newswatch.jobs.daemon import App
+
+DRAIN_EVERY_S = 5
+
+
+class CrawlerWorker:
+    """A `crawler` role's share of the distributed crawl, running on the loop; its Scrapy
+    stats are counted into the metrics every few seconds."""
+
+    def __init__(self, app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event):
+        from newswatch.crawler.distributed import Worker
+        from newswatch.jobs import schedule
+
+        self.worker = Worker(app.crawler.context, app.config.redis, app.distributed_run_over,
+                             dict(app.config.crawl_settings))
+        self.crawling = asyncio.ensure_future(self.worker.run(app.config.sources))
+        self.crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
+        self.app = app
+        self.counted: dict[str, dict] = {}
+        scheduler.add_job(self.count, schedule.every(DRAIN_EVERY_S), id="worker-metrics")
+
+    async def count(self) -> None:  # on the loop: the stats change there
+        for source, stats in self.worker.stats().items():
+            self.app.metrics.observe_crawl(source, stats, self.counted.get(source))
+            self.counted[source] = stats
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+
+    def raise_failure(self) -> None:
+        if self.crawling.done() and self.crawling.exception():
+            raise self.crawling.exception()
+
+
+def schedule_crawls(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) -> None:
+    """Each enabled source at its schedule: crawled here, or put on the queue for the
+    crawler workers when this process is the scheduler of several."""
+    from newswatch.jobs import schedule
+
+    now = datetime.now(timezone.utc)
+
+    async def crawl_then_deliver(source):
+        # Alerts go out as soon as the crawl that found them ends, not at the next tick.
+        await app.crawl_source(source)
+        if scheduler.running:  # not while stopping
+            scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
+
+    job = crawl_then_deliver if app.role.crawls else app.mark_due
+    for source in app.config.sources:
+        if source.enabled:
+            scheduler.add_job(
+                job, schedule.source_trigger(app.config.schedules[source.name]), args=[source],
+                id=f"crawl:{source.name}", max_instances=1, coalesce=True, next_run_time=now,
+                misfire_grace_time=None,
+            )
+    if app.config.retention:
+        scheduler.add_job(app.retain, schedule.retention_trigger(), id="retention",
+                          max_instances=1, coalesce=True, misfire_grace_time=None)
+
+
+def schedule_delivery(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) -> None:
+    """The outbox drained every few seconds, and each digest at its time."""
+    from newswatch.jobs import schedule
+
+    scheduler.add_job(
+        app.deliver, schedule.every(DRAIN_EVERY_S), id="outbox", max_instances=1, coalesce=True,
+        next_run_time=datetime.now(timezone.utc), misfire_grace_time=None,
+    )
+    for digest in app.config.digests:
+        scheduler.add_job(
+            app.digest, schedule.digest_trigger(digest), args=[digest],
+            id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
+            misfire_grace_time=3600,
+        )
+
+
+@dataclass(frozen=True)
+class Role:
+    """A part of the work. `crawls`: this process fetches and stores articles itself (it
+    starts the extraction and ingest processes); `jobs` add its scheduled work; `worker`
+    starts a crawler worker; `needs_redis`: it shares the crawl with other processes."""
+
+    name: str
+    crawls: bool
+    jobs: tuple[Callable[[App, AsyncIOScheduler, asyncio.Event], None], ...] = field(default=())
+    worker: bool = False
+    needs_redis: bool = False
+
+    def start(self, app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) -> CrawlerWorker | None:
+        for add_jobs in self.jobs:
+            add_jobs(app, scheduler, stop)
+        return CrawlerWorker(app, scheduler, stop) if self.worker else None
+
+
+ALL = Role("all", crawls=True, jobs=(schedule_crawls, schedule_delivery))
+ROLES: dict[str, Role] = {role.name: role for role in (
+    ALL,
+    Role("scheduler", crawls=False, jobs=(schedule_crawls,), needs_redis=True),
+    Role("crawler", crawls=True, worker=True, needs_redis=True),
+    Role("notifier", crawls=False, jobs=(schedule_delivery,)),
+)}
