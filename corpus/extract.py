@@ -978,10 +978,16 @@ _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_p
 
 
 def _site(url: str) -> str:
-    """The registrable domain of `url`'s host (amp.example.co.uk -> example.co.uk), or
-    the host itself when it has none (an IP address, localhost)."""
+    """The registrable domain of `url`'s host (amp.example.co.uk -> example.co.uk); for a
+    name under no known suffix (news.example, intranet.test) its last two labels; an IP
+    address or a one-label name (localhost) as it is."""
     host = (urlsplit(url).hostname or "").lower()
-    return _SUFFIXES(host).top_domain_under_public_suffix or host
+    found = _SUFFIXES(host)
+    if found.top_domain_under_public_suffix:
+        return found.top_domain_under_public_suffix
+    if found.ipv4 or found.ipv6:
+        return host
+    return ".".join(host.split(".")[-2:])
 
 
 def _page_canonical(markup: _Markup, url: str) -> str:
