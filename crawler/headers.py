@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from newswatch.crawler.sources import KINDS
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -33,7 +35,7 @@ class SourceHeadersMiddleware:
         source = getattr(self.crawler.spider, "source", None)
         if source is None or not source.headers:
             return None
-        if source.kind != "path" and origin(request.url) == origin(source.location):
+        if KINDS[source.kind].remote and origin(request.url) == origin(source.location):
             for name, value in source.headers:
                 request.headers[name] = value
         else:
