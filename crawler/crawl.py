@@ -93,8 +93,8 @@ SETTINGS = {
     "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
     "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
-    # No Referer: a feed URL's query (a token) would reach every site it links to.
-    "REFERER_ENABLED": False,
+    # No Referer: a feed URL's query (a token) would reach every site it links to. (The
+    # middleware stays on: the redirect middlewares hand it their Referer handling.)
     "REFERRER_POLICY": "scrapy.spidermiddlewares.referer.NoReferrerPolicy",
     # No control servers in a daemon: telnet, and Scrapy 2.19's remote-control HTTP server
     # (it evaluates code sent to it).

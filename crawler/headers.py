@@ -3,7 +3,7 @@
 `SourceHeadersMiddleware` sets them on each request to the scheme, host and port of the
 source's URL, and takes them off any other request, a redirect's copy included: a feed's
 links to other sites, or a redirect elsewhere, never carry them. (No `Referer` leaves at
-all either: `REFERER_ENABLED` is off in the crawler's settings.)
+all either: the crawler's `REFERRER_POLICY` is no-referrer.)
 """
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ def test_two_drains_at_once_send_each_alert_once(store, webhook_server):
 
     assert (first[0].sent, second.sent) == (6, 0)
     assert len(webhook_server.posts) == 6
-    assert {r.status for r in rows(store)} == {SENT}
+    assert {r.status for r in rows(store)} == {Status.SENT}
 
 
 def test_daemon_and_alerts_retry_at_once_send_nothing_twice(newswatch, webhook_server, tmp_path):
@@ -187,7 +187,7 @@ def test_daemon_and_alerts_retry_at_once_send_nothing_twice(newswatch, webhook_s
     for n in range(alerts):
         add_story(store, "korea-arms", ["hook"], title=f"Seoul weighs arms for Kyiv, part {n}")
     with store.session() as session:
-        session.query(OutboxRow).update({"status": DEAD, "attempts": 25})
+        session.query(OutboxRow).update({"status": Status.DEAD, "attempts": 25})
     webhook_server.delay = 0.4  # the retry's drain lasts longer than the daemon's drain interval
     daemon = newswatch.start("run")
     try:
@@ -195,7 +195,7 @@ def test_daemon_and_alerts_retry_at_once_send_nothing_twice(newswatch, webhook_s
         while "newswatch running" not in started[-1] and started[-1]:
             started.append(daemon.stderr.readline())
         retried = newswatch("alerts", "retry", "--all-failed")
-        wait_for(lambda: all(r.status == SENT for r in rows(store)), timeout=60)
+        wait_for(lambda: all(r.status == Status.SENT for r in rows(store)), timeout=60)
     finally:
         daemon.terminate()
         _, rest = daemon.communicate(timeout=30)
