@@ -109,7 +109,9 @@ def backfill(store: Store, topic: Topic, since: datetime | None = None) -> Backf
                                  for s in found.snippets],
                     "matched_at": datetime.now(timezone.utc),
                 }])
-                enqueue(session, article.story_id, [TopicMatch(topic, found)])
+                # The article itself, for an every_article topic (a copy gets none, as live).
+                enqueue(session, article.story_id, [TopicMatch(topic, found)],
+                        article_id=article.id if article.duplicate_of is None else None)
         matched, queued = len(hits), _outbox_rows(session, topic.name) - before
     log.info("backfill of %r: %d matching articles, %d alerts queued", topic.name, matched, queued)
     return Backfill(matched, queued)

@@ -352,11 +352,20 @@ class _Parser:
     """
 
     _STOP = ("OR", "AND", "NEAR", "RPAREN", "END")
+    #: Nesting (parentheses, NOT, -, title:) deeper than this is refused: no topic needs
+    #: it, and each level costs a Python stack frame in every walk of the query.
+    MAX_DEPTH = 50
 
     def __init__(self, query: str):
         self.query = query
         self.tokens = _lex(query)
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > self.MAX_DEPTH:
+            raise self.error(f"the query is nested too deeply (more than {self.MAX_DEPTH} levels)", pos)
 
     def error(self, problem: str, pos: int) -> QueryError:
         return QueryError(problem, self.query, pos)
@@ -425,7 +434,9 @@ class _Parser:
             if self.tok.kind in self._STOP:
                 name = "NOT" if op.kind == "NOT" else "-"
                 raise self.error(f"{name} needs a term right after it", op.pos)
+            self.deeper(op.pos)
             child = self.unary(in_title)
+            self.depth -= 1
             # NOT NOT x is x; keeping it would make a positive query look negative-only.
             return child.child if isinstance(child, Not) else Not(child, op.pos)
         return self.primary(in_title)
@@ -436,7 +447,10 @@ class _Parser:
             if self.tok.kind in self._STOP:
                 raise self.error(f"{tok.text}: needs a word, phrase or group right after it",
                                  tok.pos)
-            return self.unary(in_title=True)
+            self.deeper(tok.pos)
+            node = self.unary(in_title=True)
+            self.depth -= 1
+            return node
         if tok.kind == "SOURCE":
             return Source(tok.text.casefold(), tok.pos)
         if tok.kind in ("WORD", "PHRASE"):
@@ -446,7 +460,9 @@ class _Parser:
         if tok.kind == "LPAREN":
             if self.tok.kind == "RPAREN":
                 raise self.error("empty parentheses", tok.pos)
+            self.deeper(tok.pos)
             node = self.or_expr(in_title)
+            self.depth -= 1
             if self.tok.kind != "RPAREN":
                 raise self.error("unbalanced parenthesis", tok.pos)
             self.take()
@@ -886,6 +902,10 @@ class Query:
 
 def parse(query: str) -> Query:
     """Parse a topic query; raises QueryError (with a caret under the problem) if invalid."""
-    root = _Parser(query).parse()
+    try:
+        root = _Parser(query).parse()
+    except RecursionError:  # the lexer's, on thousands of nested prefixes ("-----a")
+        raise QueryError(f"the query is nested too deeply (more than {_Parser.MAX_DEPTH} levels)",
+                         query, 0) from None
     _check_positive(root, query)
     return Query(query, root)

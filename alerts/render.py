@@ -33,8 +33,8 @@ them (`Templates`):
 Article text is hostile input. Every field has ASCII/Unicode control characters
 (including terminal escapes and bidi overrides) removed and whitespace collapsed to
 single spaces, so a title cannot forge extra lines or headers; chat mentions
-(``@everyone``, ``<@U123>``, ``<!channel>``...) are defused in every format; fields are capped in
-length; and a body over the channel's limit (`max_chars`; delivery passes the Apprise
+(``@everyone``, ``<@U123>``, ``<!channel>``...) are defused in every format; fields are
+capped in length; and a body over the channel's limit (`max_chars`; delivery passes the Apprise
 plugin's ``body_maxlen``) is cut at an item or story boundary with a note, so the markup
 stays well-formed.
 

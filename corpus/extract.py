@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
+import tldextract
 import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -971,11 +972,30 @@ def _is_homepage(url: str) -> bool:
     return not parts.query and bool(_HOMEPAGE_PATH_RE.match(parts.path))
 
 
+# The Public Suffix List as the package ships it (never fetched at run time), with its
+# private part: victim.github.io and attacker.github.io are two sites.
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+def _site(url: str) -> str:
+    """The registrable domain of `url`'s host (amp.example.co.uk -> example.co.uk); for a
+    name under no known suffix (news.example, intranet.test) its last two labels; an IP
+    address or a one-label name (localhost) as it is."""
+    host = (urlsplit(url).hostname or "").lower()
+    found = _SUFFIXES(host)
+    if found.top_domain_under_public_suffix:
+        return found.top_domain_under_public_suffix
+    if found.ipv4 or found.ipv6:
+        return host
+    return ".".join(host.split(".")[-2:])
+
+
 def _page_canonical(markup: _Markup, url: str) -> str:
     """The page's own canonical URL (``<link rel=canonical>``, else ``og:url``), canonicalised,
-    or ``canonical_url(url)`` when the page has none or only a broken one: not http(s), or
+    or ``canonical_url(url)`` when the page has none or only a broken one: not http(s),
     pointing to a homepage (a common CMS misconfiguration that would merge every article of
-    a site into one)."""
+    a site into one), or on another site (a page must not mark another site's article as
+    known: its URL would never be fetched)."""
     fallback = canonical_url(url)  # also validates ``url`` (ValueError)
     base = urljoin(url, markup.base_href.strip()) if markup.base_href else url
     for href in [*markup.canonical_hrefs, *markup.meta("og:url")]:
@@ -992,6 +1012,9 @@ def _page_canonical(markup: _Markup, url: str) -> str:
             continue
         if _is_homepage(canon) and not _is_homepage(fallback):
             logger.debug("ignoring homepage canonical %r on %s", href, url)
+            continue
+        if _site(canon) != _site(url):
+            logger.debug("ignoring cross-site canonical %r on %s", href, url)
             continue
         return canon
     return fallback

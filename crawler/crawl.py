@@ -93,8 +93,8 @@ SETTINGS = {
     "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback logs the one line per skipped page
     "LOG_FORMATTER": "newswatch.crawler.pipelines.QuietLogFormatter",
     "COOKIES_ENABLED": False,
-    # No Referer: a feed URL's query (a token) would reach every site it links to.
-    "REFERER_ENABLED": False,
+    # No Referer: a feed URL's query (a token) would reach every site it links to. (The
+    # middleware stays on: the redirect middlewares hand it their Referer handling.)
     "REFERRER_POLICY": "scrapy.spidermiddlewares.referer.NoReferrerPolicy",
     # No control servers in a daemon: telnet, and Scrapy 2.19's remote-control HTTP server
     # (it evaluates code sent to it).
@@ -125,6 +125,21 @@ class SourceRun:
     stats: dict = field(default_factory=dict, repr=False)  # Scrapy's stats of the run
     refused_private: int = 0  # requests refused for a private address (crawl guard)
     refused_file: int = 0  # `file:` links refused (outside a path: source's folder)
+
+
+class _RobotsErrorsAsDebug(logging.Filter):
+    """Scrapy logs a robots.txt it could not fetch at ERROR with a traceback (60 lines for
+    an unreachable host), before the page's own request fails with its one line: that
+    line is enough, the robots.txt's goes to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.msg.startswith("Error downloading"):
+            log.debug("robots.txt: %s", record.getMessage())
+            return False
+        return True
+
+
+logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_RobotsErrorsAsDebug())
 
 
 class Crawler:

@@ -3,11 +3,13 @@
 `SourceHeadersMiddleware` sets them on each request to the scheme, host and port of the
 source's URL, and takes them off any other request, a redirect's copy included: a feed's
 links to other sites, or a redirect elsewhere, never carry them. (No `Referer` leaves at
-all either: `REFERER_ENABLED` is off in the crawler's settings.)
+all either: the crawler's `REFERRER_POLICY` is no-referrer.)
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+
+from newswatch.crawler.sources import KINDS
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -33,7 +35,7 @@ class SourceHeadersMiddleware:
         source = getattr(self.crawler.spider, "source", None)
         if source is None or not source.headers:
             return None
-        if source.kind != "path" and origin(request.url) == origin(source.location):
+        if KINDS[source.kind].remote and origin(request.url) == origin(source.location):
             for name, value in source.headers:
                 request.headers[name] = value
         else:

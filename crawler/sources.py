@@ -37,9 +37,9 @@ class Source:
     `links` is the CSS selector for article links on a `page` (None: the same-site
     article-looking-link heuristic); `max_age` skips articles published longer ago than
     that (where the feed or sitemap says when); `headers` are sent with the source's
-    requests to its own URL's origin only (a User-Agent, a cookie; crawler/headers.py); a source that is not `enabled` is only crawled
-    when named explicitly; `allow_private` admits private addresses for the source's own
-    URL's host and port (crawler/guard.py)."""
+    requests to its own URL's origin only (a User-Agent, a cookie; crawler/headers.py); a
+    source that is not `enabled` is only crawled when named explicitly; `allow_private`
+    admits private addresses for the source's own URL's host and port (crawler/guard.py)."""
 
     name: str
     kind: str

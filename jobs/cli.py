@@ -252,7 +252,11 @@ def _read(item: str) -> tuple[bytes, str, str | None]:
                 raise ValueError(f"larger than {FETCH_LIMIT // (1024 * 1024)} MB")
             return body, response.url, response.headers.get("Content-Type")
     path = Path(item)
-    return path.read_bytes(), path.resolve().as_uri(), None
+    with path.open("rb") as file:  # not read_bytes: /dev/zero, a FIFO, a huge file
+        body = file.read(FETCH_LIMIT + 1)
+    if len(body) > FETCH_LIMIT:
+        raise ValueError(f"larger than {FETCH_LIMIT // (1024 * 1024)} MB")
+    return body, path.resolve().as_uri(), None
 
 
 def cmd_match(args) -> int:

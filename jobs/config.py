@@ -87,12 +87,20 @@ class Schedule:
         return f"every {self.seconds}s" if self.seconds else f"cron {self.cron!r}"
 
 
+#: The longest duration anything takes (a schedule, a retention, a max_age): ten years.
+MAX_DURATION = timedelta(days=3660)
+
+
 def parse_duration(value: str) -> timedelta:
-    """`30s`, `15m`, `2h`, `7d` as a timedelta; ValueError otherwise."""
+    """`30s`, `15m`, `2h`, `7d` as a timedelta, at most `MAX_DURATION`; ValueError
+    otherwise."""
     interval = _INTERVAL.match(value)
     if not interval:
         raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 2h or 7d")
-    return timedelta(seconds=int(interval.group(1)) * _UNIT_SECONDS[interval.group(2)])
+    seconds = int(interval.group(1)) * _UNIT_SECONDS[interval.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{value!r} is longer than {MAX_DURATION.days}d")
+    return timedelta(seconds=seconds)
 
 
 def parse_schedule(value: Any) -> Schedule:

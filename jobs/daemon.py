@@ -152,10 +152,10 @@ class App:
 
     async def once(self) -> int:
         """One crawl of every source, then every pending alert is tried (backoff or not:
-        the user asked for a delivery now)."""
-        await self.crawl()
+        the user asked for a delivery now). 1 when every source failed, else 0."""
+        runs = await self.crawl()
         await self.deliver(ignore_backoff=True)
-        return 0
+        return 1 if runs and all(run.error for run in runs) else 0
 
     async def serve(self) -> int:
         """Run this process's role until SIGTERM or SIGINT, then stop cleanly and return 0."""

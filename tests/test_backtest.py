@@ -133,6 +133,21 @@ def test_match_prints_snippets_with_marks(stored):
     assert result.stdout.rstrip().endswith("1 articles matched")
 
 
+def test_backfill_of_an_every_article_topic_queues_each_article(newswatch, monkeypatch, capsys):
+    write_articles(newswatch.workdir / "drop", ["kyiv-talks", "football"])
+    topics = config({"arms": "South Korea Ukraine arms"})
+    newswatch.write_config(topics)
+    assert newswatch("run", "--once").returncode == 0
+    topics["topics"].append({"name": "kyiv", "query": "Kyiv OR Kiev", "notify": ["local"], "every_article": True})
+    newswatch.write_config(topics)
+
+    monkeypatch.chdir(newswatch.workdir)
+    assert cli.main(["match", "--topic", "kyiv", "--backfill"]) == 0
+    assert capsys.readouterr().out.strip() == "kyiv: 2 articles matched, 2 alerts queued"
+    sent = newswatch("run", "--once")
+    assert "Zelenskyý meets envoys" in sent.stdout and "Ukraine beat Wales" in sent.stdout, sent.stderr
+
+
 def test_new_topic_alerts_only_on_new_articles_unless_backfilled(newswatch, monkeypatch, capsys):
     drop = newswatch.workdir / "drop"
     write_articles(drop, ["seoul-arms", "kyiv-talks"])

@@ -378,8 +378,8 @@ FETCHED_CANON = "https://www.bayherald.example/news/2024/11/18/ferry-resumes"
         ('<link rel="canonical" href="/">', FETCHED_CANON),
         ('<link rel="canonical" href="https://www.bayherald.example/index.html">', FETCHED_CANON),
         ('<link rel="canonical" href="https://www.other-paper.example/">', FETCHED_CANON),
-        ('<link rel="canonical" href="https://syndication.example/stories/ferry-resumes">',
-         "https://syndication.example/stories/ferry-resumes"),
+        # Another site's URL: a page must not mark another site's article as known.
+        ('<link rel="canonical" href="https://syndication.example/stories/ferry-resumes">', FETCHED_CANON),
         ('<link rel="canonical" href="https://www.bayherald.example/?p=4411">', "https://www.bayherald.example/?p=4411"),
         ('<link rel="canonical" href="javascript:void(0)">', FETCHED_CANON),
         ('<link rel="canonical" href="ftp://files.bayherald.example/ferry">', FETCHED_CANON),

@@ -23,8 +23,10 @@ class SQLite(Dialect):
         return sqlite.insert(table).on_conflict_do_nothing()
 
     def lock_migrations(self, connection: Connection) -> None:
-        # A file has one writer at a time: the migration's own write transaction is the lock.
-        pass
+        # A file has one writer at a time: the migration's write transaction is the lock,
+        # taken from the start (the driver would begin one at the first DML only, so two
+        # processes on a new file each ran CREATE TABLE, and one died on it).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def full_text_candidates(self, condition: FullText) -> TextClause:
         return text("SELECT rowid FROM article_terms_fts WHERE article_terms_fts MATCH :fts"
