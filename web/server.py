@@ -13,10 +13,13 @@ import logging
 import socket
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5
+#: A connection that has not sent a whole request this long after it opened is closed.
+IDLE_TIMEOUT_S = 10.0
 
 
 class ListenError(Exception):
@@ -34,6 +37,24 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _IdleClosingH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection that sends no complete request in
+    time: uvicorn times out only between requests, so a silent or half-sent first request
+    (a port scan, a stalled client) would hold its connection for ever."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._idle = self.loop.call_later(IDLE_TIMEOUT_S, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._idle.cancel()
+        super().connection_lost(exc)
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):  # the daemon owns SIGTERM and SIGINT
@@ -46,7 +67,7 @@ class Listener:
     def __init__(self, app, host: str, port: int, name: str = "web"):
         self.name = name
         self.config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                     lifespan="off", server_header=False)
+                                     lifespan="off", server_header=False, http=_IdleClosingH11)
         self.server = _Server(self.config)
         self.socket: socket.socket | None = None
         self.task: asyncio.Task | None = None
