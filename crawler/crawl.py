@@ -133,7 +133,7 @@ class _RobotsErrorsAsDebug(logging.Filter):
     line is enough, the robots.txt's goes to DEBUG."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and record.msg.startswith("Error downloading"):
+        if record.levelno >= logging.ERROR and str(record.msg).startswith("Error downloading"):
             log.debug("robots.txt: %s", record.getMessage())
             return False
         return True

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from support.mailservers import free_port, wait_for
+from support.mailservers import free_port
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.query import parse
 from newswatch.corpus.extract import Article, extract
