@@ -13,7 +13,6 @@ a handful of sequential requests needs no reactor.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import feedparser
 import requests
 from lxml import etree, html
 
+from newswatch.crawler.addresses import is_private
 from newswatch.crawler.safexml import UnsafeXML, check_xml
 
 log = logging.getLogger(__name__)
@@ -139,8 +139,8 @@ class Fetcher:
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchError(f"{url}: cannot resolve {parts.hostname} ({exc})") from None
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%")[0])
-            if not public(address):
+            address = info[4][0]
+            if is_private(address):
                 raise FetchError(f"{url}: {parts.hostname} resolves to the private address {address} "
                                  "(refused; crawl: {allow_private: true} admits it)")
 
@@ -165,14 +165,6 @@ class Fetcher:
         self._allowed(url)
         parser = self.robots.get("{0.scheme}://{0.netloc}".format(urlsplit(url)))
         return list(parser.site_maps() or []) if parser else []
-
-
-def public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Not loopback, private, link-local, CGNAT, unique-local, multicast, reserved or
-    unspecified (an IPv4-mapped IPv6 address counts as its IPv4 address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
 
 
 def discover(url: str, fetcher: Fetcher) -> list[Found]:

@@ -9,6 +9,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
+from newswatch.crawler.addresses import is_private
 from support.newssite import NewsSite, manifest
 
 ARTICLES = manifest()
@@ -157,6 +158,7 @@ def test_discover_lists_the_feed_and_news_sitemap_and_add_makes_a_source_that_ru
 
 
 def test_discover_refuses_a_private_address_unless_the_config_admits_it(newswatch, news_site):
+    newswatch.allow_private = False
     newswatch.write_config("database: sqlite:///nw.db\n")
     done = newswatch("sources", "discover", news_site.url("/"))
     assert done.returncode == 1
@@ -172,11 +174,7 @@ def test_discover_refuses_a_private_address_unless_the_config_admits_it(newswatc
     ("93.184.216.34", True), ("2606:4700::1111", True), ("::ffff:93.184.216.34", True),
 ])
 def test_only_public_addresses_are_fetched_by_default(address, public):
-    import ipaddress
-
-    from newswatch.jobs.discover import public as is_public
-
-    assert is_public(ipaddress.ip_address(address)) is public
+    assert is_private(address) is not public
 
 
 def test_init_systemd_writes_a_hardened_unit_for_the_config(newswatch, tmp_path):
