@@ -279,15 +279,27 @@ def _lex_chunk(query: str, start: int, end: int, out: list[_Lex]) -> None:
 
 # --------------------------------------------------------------------------- parser / AST
 
+# A leaf's `not_within`: longer word sequences that contain it, each with the leaf's
+# offset inside; an occurrence inside one of them does not count ("Republic of Korea"
+# inside "Democratic People's Republic of Korea").
+NotWithin = tuple[tuple[tuple[str, ...], int], ...]
+
+
 @dataclass(frozen=True)
 class Term:
     """One word; `in_title` restricts it to the title. Equal terms compare equal wherever
-    they stand in the query (pos is not compared), so repeated words count once."""
+    they stand in the query (pos is not compared), so repeated words count once.
+
+    `quoted`: written in quotes (never expanded). `stands_for`: the query's word or name
+    this form stands in for, when an expansion added it (shown beside its marks)."""
 
     stem: str
     text: str
     in_title: bool = False
     pos: int = field(default=0, compare=False)
+    quoted: bool = field(default=False, compare=False)
+    stands_for: str = ""
+    not_within: NotWithin = ()
 
 
 @dataclass(frozen=True)
@@ -298,6 +310,9 @@ class Phrase:
     text: str
     in_title: bool = False
     pos: int = field(default=0, compare=False)
+    quoted: bool = field(default=False, compare=False)
+    stands_for: str = ""
+    not_within: NotWithin = ()
 
 
 @dataclass(frozen=True)
@@ -328,6 +343,23 @@ class And:
 class Or:
     children: tuple["Node", ...]
     pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Group(Or):
+    """An OR of the forms that stand for one word or name of the query (see
+    alerts/expansion.py): `label` is that word or name, `kind` "name" or "alias", and
+    `literal` how many of the first children are the query's own words."""
+
+    label: str = ""
+    kind: str = ""
+    literal: int = 1
+
+
+@dataclass(frozen=True)
+class Beside(Near):
+    """The first child counts only within `distance` words of the second (its context),
+    and only the first child's hits are kept ("Washington" beside another country)."""
 
 
 @dataclass(frozen=True)
@@ -440,9 +472,10 @@ class _Parser:
         if tok.kind == "SOURCE":
             return Source(tok.text.casefold(), tok.pos)
         if tok.kind in ("WORD", "PHRASE"):
+            quoted = tok.kind == "PHRASE"
             if len(tok.stems) == 1:
-                return Term(tok.stems[0], tok.text, in_title, tok.pos)
-            return Phrase(tok.stems, tok.text, in_title, tok.pos)
+                return Term(tok.stems[0], tok.text, in_title, tok.pos, quoted)
+            return Phrase(tok.stems, tok.text, in_title, tok.pos, quoted)
         if tok.kind == "LPAREN":
             if self.tok.kind == "RPAREN":
                 raise self.error("empty parentheses", tok.pos)
@@ -665,14 +698,26 @@ def _leaf_hits(leaf: Leaf, doc: Document) -> list[_Hit]:
     if isinstance(leaf, Term):
         for f in fields:
             hits.extend((leaf, f, p, 1) for p in doc.fields[f].index.get(leaf.stem, ()))
-        return hits
-    first, size = leaf.stems[0], len(leaf.stems)
-    for f in fields:
-        stems = doc.fields[f].stems
-        for p in doc.fields[f].index.get(first, ()):
-            if tuple(stems[p:p + size]) == leaf.stems:
-                hits.append((leaf, f, p, size))
+    else:
+        first, size = leaf.stems[0], len(leaf.stems)
+        for f in fields:
+            stems = doc.fields[f].stems
+            for p in doc.fields[f].index.get(first, ()):
+                if tuple(stems[p:p + size]) == leaf.stems:
+                    hits.append((leaf, f, p, size))
+    if leaf.not_within and hits:
+        hits = [h for h in hits if not _inside(h, leaf.not_within, doc)]
     return hits
+
+
+def _inside(hit: _Hit, within: NotWithin, doc: Document) -> bool:
+    """Whether the hit lies inside one of the longer sequences `within`."""
+    stems = doc.fields[hit[1]].stems
+    for longer, offset in within:
+        start = hit[2] - offset
+        if start >= 0 and tuple(stems[start:start + len(longer)]) == longer:
+            return True
+    return False
 
 
 def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
@@ -687,6 +732,12 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
         return [] if _evaluate(node.child, doc) is None else None
     if isinstance(node, Source):
         return [] if doc.source == node.name else None
+    if isinstance(node, Beside):
+        hits = _near_hits(node, doc)
+        if hits is None:
+            return None
+        own = frozenset(leaf for leaf, _ in _leaves(node.children[0]))
+        return [h for h in hits if h[0] in own] or None
     if isinstance(node, Near):
         return _near_hits(node, doc)
     if isinstance(node, And):
@@ -756,6 +807,7 @@ class _Mark:
     start: int
     end: int
     leaf: Leaf = field(compare=False)
+    note: str = field(default="", compare=False)  # shown after the mark: " (South Korea)"
 
 
 def _marks_by_field(hits: list[_Hit], doc: Document) -> tuple[list[_Mark], list[_Mark]]:
@@ -765,12 +817,17 @@ def _marks_by_field(hits: list[_Hit], doc: Document) -> tuple[list[_Mark], list[
     or punctuation between two words.
     """
     spans: tuple[dict, dict] = ({}, {})
+    notes: tuple[dict, dict] = ({}, {})
     for leaf, f, pos, size in hits:
         tokens = doc.fields[f].tokens
         for t in tokens[pos:pos + size]:
             spans[f].setdefault((t.start, t.end), leaf)
+        if leaf.stands_for and tokens[pos:pos + size]:
+            last = tokens[pos + size - 1]
+            notes[f][(last.start, last.end)] = f" ({leaf.stands_for})"
     return tuple(  # type: ignore[return-value]
-        [_Mark(s, e, leaf) for (s, e), leaf in sorted(d.items())] for d in spans)
+        [_Mark(s, e, leaf, note.get((s, e), "")) for (s, e), leaf in sorted(d.items())]
+        for d, note in zip(spans, notes))
 
 
 def _window(text: str, start: int, end: int, marks: list[_Mark]) -> tuple[int, int]:
@@ -831,11 +888,20 @@ def _snippets(hits: list[_Hit], doc: Document) -> tuple[Snippet, ...]:
             text, start, end, marks)
         prefix = _ELLIPSIS if left > start else ""
         suffix = _ELLIPSIS if right < end else ""
-        shift = len(prefix) - left
-        out.append(Snippet(
-            prefix + text[left:right] + suffix,
-            tuple((m.start + shift, m.end + shift) for m in marks
-                  if left <= m.start and m.end <= right)))
+        parts, spans, at = [prefix], [], left
+        length = len(prefix)
+        for m in marks:
+            if not (left <= m.start and m.end <= right):
+                continue
+            parts.append(text[at:m.end])
+            length += m.end - at
+            spans.append((length - (m.end - m.start), length))
+            if m.note and not text.startswith(m.note, m.end):
+                parts.append(m.note)  # the form that stood in, with what it stands for
+                length += len(m.note)
+            at = m.end
+        parts += [text[at:right], suffix]
+        out.append(Snippet("".join(parts), tuple(spans)))
     return tuple(out)
 
 
