@@ -46,7 +46,8 @@ from sqlalchemy.exc import ArgumentError
 from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.outbox import RetryPolicy
-from newswatch.alerts.query import QueryError, parse
+from newswatch.alerts.expansion import expand
+from newswatch.alerts.query import QueryError, parse, tokenize
 from newswatch.alerts.render import TemplateError, Templates
 from newswatch.crawler.sources import Source
 
@@ -229,9 +230,23 @@ class SourceModel(_Model):
         return next(k for k in ("feed", "sitemap", "page", "path") if getattr(self, k))
 
 
+def _alias_words(value: str) -> str:
+    if not tokenize(value):
+        raise ValueError("an alias needs a word")
+    return value
+
+
+AliasWords = Annotated[str, AfterValidator(_alias_words)]
+# `aliases: {arms: [weapons, munitions, "artillery shells"]}`: the key's words in a query
+# also match each alias (see alerts/expansion.py).
+AliasMap = dict[AliasWords, list[AliasWords]]
+
+
 class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     query: str  # parsed in _build, where an error can name the topic
+    aliases: AliasMap = Field(default_factory=dict)  # added to the top level's
+    expand: bool = True  # names have their forms; false: the query's names are literal
     notify: list[str] = Field(default_factory=list)
     every_article: bool = False  # alert for each article, not once per story
     min_score: float = Field(default=0.0, ge=0)
@@ -317,6 +332,7 @@ class ConfigModel(_Model):
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
+    aliases: AliasMap = Field(default_factory=dict)
     urls: list[TaggedURLModel] = Field(default_factory=list)
     channels: dict[Slug, Annotated[ChannelModel, BeforeValidator(_channel_form)]] = Field(default_factory=dict)
     retry: RetryModel = RetryModel()
@@ -336,6 +352,7 @@ class Config:
     schedules: Mapping[str, Schedule]  # source name -> schedule
     topics: tuple[Topic, ...]
     channels: Mapping[str, Channel]
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # top level
     redis: str | None = None  # the crawl queue shared by crawler workers
     metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
     retention: timedelta | None = None  # article bodies older than this are deleted
@@ -348,6 +365,17 @@ class Config:
     @property
     def digest_topics(self) -> frozenset[str]:
         return frozenset(t for d in self.digests for t in d.topics)
+
+
+def merge_aliases(*tables: Mapping[str, list[str] | tuple[str, ...]]
+                  ) -> dict[str, tuple[str, ...]]:
+    """Alias tables merged in order: a key's aliases in a later table add to its earlier
+    ones (a topic's own to the top level's)."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for table in tables:
+        for key, values in table.items():
+            merged[key] = tuple(dict.fromkeys((*merged.get(key, ()), *values)))
+    return merged
 
 
 def find_config(path: str | Path | None) -> Path:
@@ -439,7 +467,8 @@ def _build(file: Path, model: ConfigModel) -> Config:
             if source not in source_names:
                 problems.append((f"topics[{i}].sources[{j}]", f"unknown source {source!r}"))
         try:
-            query = parse(topic.query)
+            query = expand(parse(topic.query), merge_aliases(model.aliases, topic.aliases),
+                           names=topic.expand)
         except QueryError as exc:
             problems.append((f"topics[{i}].query",
                              f"topic {topic.name!r}: the query does not parse: {exc}"))
@@ -495,6 +524,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         schedules={s.name: s.every for s in model.sources},
         topics=tuple(topics),
         channels=channels,
+        aliases={k: tuple(v) for k, v in model.aliases.items()},
         redis=model.redis,
         metrics=model.metrics,
         retention=model.retention,
