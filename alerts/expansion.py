@@ -112,16 +112,15 @@ def _country_forms(code: str, in_title: bool) -> tuple[Node, ...]:
     country = next(c for c in country_names.countries() if c.code == code)
     nodes: list[Node] = [_leaf(f.text, f.stems, in_title, country.name, f.not_within)
                          for f in country.forms]
-    if country.capital is not None:
-        capital = _leaf(country.capital.text, country.capital.stems, in_title, country.name,
-                        country.capital.not_within)
+    for c in country.capitals:
+        capital = _leaf(c.text, c.stems, in_title, country.name, c.not_within)
         if country.capital_in_context:
             nodes.append(Beside((capital, _elsewhere(code)), country_names.CONTEXT_WORDS))
-            if country.qualified_capital is not None:
-                q = country.qualified_capital
-                nodes.append(_leaf(q.text, q.stems, in_title, country.name))
         else:
             nodes.append(capital)
+    if country.qualified_capital is not None:
+        q = country.qualified_capital
+        nodes.append(_leaf(q.text, q.stems, in_title, country.name))
     return tuple(nodes)
 
 
@@ -135,9 +134,9 @@ def _elsewhere(code: str) -> Or:
             continue
         for f in country.forms:
             leaves[_leaf(f.text, f.stems, False, "", f.not_within)] = None
-        if country.capital is not None and not country.capital_in_context:
-            c = country.capital
-            leaves[_leaf(c.text, c.stems, False, "", c.not_within)] = None
+        if not country.capital_in_context:
+            for c in country.capitals:
+                leaves[_leaf(c.text, c.stems, False, "", c.not_within)] = None
     return Or(tuple(leaves))
 
 
@@ -199,7 +198,10 @@ class _Rewriter:
         alias = self.aliases.get(stems)
         if not countries and alias is None:
             return None
-        own = _leaf(label, stems, in_title, "")
+        # The query's own words, kept out of longer names of other countries when they
+        # name one ("Guinea" is not read in "Papua New Guinea").
+        within = next((f.not_within for c in countries for f in c.forms if f.stems == stems), ())
+        own = _leaf(label, stems, in_title, "", within)
         forms: list[Node] = []
         for country in countries:
             forms += [f for f in _country_forms(country.code, in_title)

@@ -41,9 +41,10 @@ from typing import Iterable
 CONTEXT_WORDS = 10
 
 # Forms the data lacks, by ISO alpha-3: the dotted "U.S." (undotted, US is the word
-# "us"), "ROK", "Britain" (the data has only "Great Britain") and Kyiv's former English
-# spelling "Kiev" (the data has today's only; news before 2019 says Kiev).
-_MORE_FORMS = {"USA": ("U.S.",), "KOR": ("ROK",), "GBR": ("Britain",), "UKR": ("Kiev",)}
+# "us"), "ROK" and "Britain" (the data has only "Great Britain"); and Kyiv's former
+# English spelling "Kiev" (the data has today's only; news before 2019 says Kiev).
+_MORE_FORMS = {"USA": ("U.S.",), "KOR": ("ROK",), "GBR": ("Britain",)}
+_MORE_CAPITALS = {"UKR": ("Kiev",)}
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,14 @@ class Form:
 class Country:
     """A country's name (`name`, as shown in explanations) and its forms.
 
-    `forms` stand for the country wherever they occur; `capital` too when
-    `capital_in_context` is False, else only near a form of another country."""
+    `forms` stand for the country wherever they occur; `capitals` (the capital's name and
+    its other spellings) too when `capital_in_context` is False, else only near a form
+    of another country."""
 
     name: str
     code: str  # ISO 3166-1 alpha-3
     forms: tuple[Form, ...]
-    capital: Form | None = None
+    capitals: tuple[Form, ...] = ()
     capital_in_context: bool = False
     qualified_capital: Form | None = field(default=None)
 
@@ -135,24 +137,26 @@ def countries() -> tuple[Country, ...]:
         short += _MORE_FORMS.get(code, ())
         adjectives = _split_nationality(record.get("nationality") or "")
         forms = _unique(form(t) for t in (*names, *short, *adjectives) if _latin(t))
-        capital = qualified = None
+        capitals: tuple[Form, ...] = ()
+        qualified = None
         in_context = False
         raw_capital = (record.get("capital") or "").strip()
         if raw_capital and record["common_name"] not in dependent:
             bare, _, qualifier = raw_capital.partition(",")
-            capital = form(bare)
+            capitals = _unique(form(t) for t in (bare, *_MORE_CAPITALS.get(code, ())))
             if qualifier.strip():
                 qualified = form(raw_capital)
             folded = "".join(c for c in unicodedata.normalize("NFKD", bare)
                              if not unicodedata.combining(c))
             others = subdivisions.get(bare.casefold(), set()) - {code}
             in_context = bool(qualifier.strip() or others or folded != bare)
-            if in_context and capital is not None:
+            if in_context:
                 # "Washington state", "the state of Washington": the subdivision.
-                state = form("state").stems
-                capital = Form(capital.text, capital.stems, (
-                    (capital.stems + state, 0), (state + form("of").stems + capital.stems, 2)))
-        built.append(Country(record["common_name"], code, forms, capital,
+                state, of = form("state").stems, form("of").stems
+                capitals = tuple(Form(c.text, c.stems, ((c.stems + state, 0),
+                                                        (state + of + c.stems, 2)))
+                                 for c in capitals)
+        built.append(Country(record["common_name"], code, forms, capitals,
                              in_context, qualified))
     return _exclude_overlaps(built)
 
@@ -170,7 +174,7 @@ def _exclude_overlaps(built: list[Country]) -> tuple[Country, ...]:
     contain it (see the module docstring)."""
     owners: dict[tuple[str, ...], set[str]] = {}
     for country in built:
-        for f in (*country.forms, *filter(None, (country.capital,))):
+        for f in (*country.forms, *country.capitals):
             owners.setdefault(f.stems, set()).add(country.code)
     longer = sorted(owners, key=len, reverse=True)
 
@@ -191,7 +195,7 @@ def _exclude_overlaps(built: list[Country]) -> tuple[Country, ...]:
         out.append(Country(
             c.name, c.code,
             tuple(fixed(f, c.code) for f in c.forms),
-            fixed(c.capital, c.code) if c.capital else None,
+            tuple(fixed(f, c.code) for f in c.capitals),
             c.capital_in_context,
             c.qualified_capital,
         ))
