@@ -750,7 +750,15 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
         return hits
     matched = False
     hits = []
+    stems = doc.stems
     for child in node.children:
+        # A word the article lacks: skipped without a lookup per field (a group of a
+        # name's forms has dozens of alternatives, most of them absent).
+        if isinstance(child, Term):
+            if child.stem not in stems:
+                continue
+        elif isinstance(child, Phrase) and child.stems[0] not in stems:
+            continue
         found = _evaluate(child, doc)
         if found is not None:
             matched = True
