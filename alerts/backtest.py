@@ -10,6 +10,10 @@ the prefilter can never miss a match for lack of stemming or accent folding on t
 database's side. It is written with the article and kept in sync by triggers (SQLite) or
 an expression index (PostgreSQL); `index_missing` fills it for articles stored before.
 
+A topic with a `like:` text (alerts/semantic.py) is backtested on the stored article
+vectors too (`search_topic`): an article stored before any such topic was configured has
+none, and gets one, once, when a backtest first needs it (`vectors_missing`).
+
 A topic added to the config does not alert on the back catalogue: `register_topics`
 records when each topic name first appeared (`Topic.added`), and only articles first
 seen since then alert. `backfill` queues alerts for a topic's older matches on request.
@@ -26,13 +30,15 @@ from typing import Sequence
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from newswatch.alerts.matcher import Topic, TopicMatch
+from newswatch.alerts.matcher import Topic, TopicMatch, match_document
 from newswatch.alerts.outbox import enqueue
 from newswatch.alerts.query import (
     And, Document, Near, Node, Or, Phrase, Query, QueryMatch, Term, tokenize,
 )
 from newswatch.store.db import Store, insert_or_ignore
-from newswatch.store.models import Article, ArticleTerms, Match, OutboxRow, TopicRecord
+from newswatch.store.models import (
+    Article, ArticleTerms, ArticleVector, Match, OutboxRow, TopicRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +228,84 @@ def show(session: Session, query: Query, hits: Sequence[Hit]) -> list[tuple[Arti
     return shown
 
 
+# --------------------------------------------------------------------------- meaning
+
+def vectors_missing(session: Session) -> int:
+    """Compute and store the vectors of the articles that have none; returns how many.
+    Raises SemanticUnavailable without the `semantic` extra."""
+    from newswatch.alerts import semantic
+
+    done = 0
+    while True:
+        rows = session.execute(
+            select(Article.id, Article.title, Article.text)
+            .outerjoin(ArticleVector, ArticleVector.article_id == Article.id)
+            .where(ArticleVector.article_id.is_(None)).limit(BATCH)).all()
+        if not rows:
+            return done
+        if not done:
+            log.info("computing article vectors for a like: backtest (once per article)")
+        insert_or_ignore(session, ArticleVector.__table__, [
+            {"article_id": id_, "model": semantic.MODEL,
+             "vector": semantic.article_vector(title or "", body or "")}
+            for id_, title, body in rows])
+        done += len(rows)
+
+
+def search_topic(session: Session, topic: Topic, since: datetime | None = None,
+                 source: str | None = None) -> list[Hit]:
+    """The stored articles `topic` matches: its query's hits (`search`), and for a topic
+    with a `like:` the articles whose stored vector is similar enough, combined as its
+    `match:` says; its filters applied, best score first. A match by meaning alone
+    scores its similarity."""
+    hits = for_topic(search(session, topic.query, since, source), topic)
+    meaning = topic.meaning
+    if meaning is None:
+        return hits
+    vectors_missing(session)
+    stmt = (select(Article.id, Article.source, Article.language, Article.first_seen,
+                   ArticleVector.vector)
+            .join(ArticleVector, ArticleVector.article_id == Article.id))
+    if since is not None:
+        stmt = stmt.where(Article.first_seen >= since)
+    if source is not None:
+        stmt = stmt.where(Article.source == source)
+    by_query = {h.article_id: h for h in hits}
+    combined = []
+    for id_, source_, language, first_seen, vector in session.execute(stmt):
+        similar = meaning.similarity(vector) >= meaning.min_similarity
+        hit = by_query.get(id_)
+        if meaning.require:
+            if hit is not None and similar:
+                combined.append(hit)
+        elif hit is not None:
+            combined.append(hit)
+        elif similar and topic.accepts(source_, language):
+            combined.append(Hit(id_, source_, language, first_seen, meaning.similarity(vector)))
+    combined.sort(key=lambda h: (-h.score, -h.first_seen.timestamp(), -h.article_id))
+    return combined
+
+
+def show_topic(session: Session, topic: Topic, hits: Sequence[Hit]
+               ) -> list[tuple[Article, QueryMatch]]:
+    """`show` for a topic: each article's match as live matching makes it (the query's
+    snippets, or the sentences most similar to its `like:`)."""
+    if topic.meaning is None:
+        return show(session, topic.query, hits)
+    ids = [h.article_id for h in hits]
+    articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
+    vectors = dict(session.execute(select(ArticleVector.article_id, ArticleVector.vector)
+                                   .where(ArticleVector.article_id.in_(ids))).all())
+    shown = []
+    for hit in hits:
+        article = articles[hit.article_id]
+        found = match_document([topic], Document(article.title, article.text, article.source),
+                               vector=vectors.get(article.id))
+        if found:
+            shown.append((article, found[0].match))
+    return shown
+
+
 # --------------------------------------------------------------------------- topics
 
 def register_topics(store: Store, topics: Sequence[Topic]) -> tuple[Topic, ...]:
@@ -247,9 +331,9 @@ def backfill(store: Store, topic: Topic, since: datetime | None = None) -> Backf
     are (outbox rows are unique per topic, story and channel)."""
     with store.session() as session:
         before = _outbox_rows(session, topic.name)
-        hits = for_topic(search(session, topic.query, since), topic)
+        hits = search_topic(session, topic, since)
         for start in range(0, len(hits), BATCH):
-            for article, found in show(session, topic.query, hits[start:start + BATCH]):
+            for article, found in show_topic(session, topic, hits[start:start + BATCH]):
                 insert_or_ignore(session, Match.__table__, [{
                     "article_id": article.id, "topic": topic.name, "score": found.score,
                     "snippets": [{"text": s.text, "marks": [list(m) for m in s.marks]}

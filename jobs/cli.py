@@ -20,9 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import exists, func, select
 
-from newswatch.alerts.backtest import backfill, for_topic, search, show
+from newswatch.alerts.backtest import backfill, search, search_topic, show_topic
 from newswatch.alerts.delivery import deliver, register_console
 from newswatch.alerts.expansion import added, expand
+from newswatch.alerts.matcher import Topic
 from newswatch.alerts.outbox import DEAD, drain, requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
@@ -271,9 +272,8 @@ def cmd_match(args) -> int:
             print(f"{topic.name}: {done.matched} articles matched, {done.queued} alerts queued")
             return EXIT_OK
         with store.session() as session:
-            hits = search(session, query, since, args.source)
-            if topic is not None:
-                hits = for_topic(hits, topic)
+            subject = topic or Topic(query.source, query)  # a bare query: no filters
+            hits = search_topic(session, subject, since, args.source)
             if args.explain:
                 literal = {h.article_id for h in search(session, parse(query.source), since,
                                                         args.source)}
@@ -283,7 +283,7 @@ def cmd_match(args) -> int:
                  "first_seen": a.first_seen.isoformat(), "score": round(m.score, 3),
                  "snippets": [{"text": s.text, "marks": [list(k) for k in s.marks]}
                               for s in m.snippets]}
-                for a, m in show(session, query, hits[:args.limit] if args.limit else hits)
+                for a, m in show_topic(session, subject, hits[:args.limit] if args.limit else hits)
             ]
     finally:
         store.close()

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Mapping, Union
+from typing import Annotated, Any, Literal, Mapping, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -49,6 +49,7 @@ from newswatch.alerts.outbox import RetryPolicy
 from newswatch.alerts.expansion import expand
 from newswatch.alerts.query import QueryError, parse, tokenize
 from newswatch.alerts.render import TemplateError, Templates
+from newswatch.alerts.semantic import Meaning, SemanticUnavailable
 from newswatch.crawler.sources import Source
 
 ENV_VAR = "NEWSWATCH_CONFIG"
@@ -247,6 +248,9 @@ class TopicModel(_Model):
     query: str  # parsed in _build, where an error can name the topic
     aliases: AliasMap = Field(default_factory=dict)  # added to the top level's
     expand: bool = True  # names have their forms; false: the query's names are literal
+    like: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    min_similarity: float = Field(default=0.5, ge=-1, le=1)
+    match: Literal["any", "all"] = "any"  # query OR like, or query AND like
     notify: list[str] = Field(default_factory=list)
     every_article: bool = False  # alert for each article, not once per story
     min_score: float = Field(default=0.0, ge=0)
@@ -473,8 +477,15 @@ def _build(file: Path, model: ConfigModel) -> Config:
             problems.append((f"topics[{i}].query",
                              f"topic {topic.name!r}: the query does not parse: {exc}"))
             continue
+        meaning = None
+        if topic.like is not None:
+            try:
+                meaning = Meaning(topic.like, topic.min_similarity, require=topic.match == "all")
+            except SemanticUnavailable as exc:
+                problems.append((f"topics[{i}].like", f"topic {topic.name!r}: {exc}"))
+                continue
         topics.append(Topic(
-            name=topic.name, query=query, channels=tuple(topic.notify),
+            name=topic.name, query=query, meaning=meaning, channels=tuple(topic.notify),
             min_score=topic.min_score, sources=frozenset(topic.sources),
             languages=frozenset(code.lower() for code in topic.languages),
             every_article=topic.every_article,
