@@ -527,6 +527,22 @@ def _leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]]:
             yield from _leaves(child, negated)
 
 
+def _required_any(node: Node) -> list[frozenset[str]]:
+    """Sets of stems of each of which every matching article contains at least one: a
+    term's stem, each word of a phrase, an OR's (or a names' group's) anchors. The
+    pre-filter for queries whose terms are OR-groups, where `_required` says little."""
+    if isinstance(node, Term):
+        return [frozenset((node.stem,))]
+    if isinstance(node, Phrase):
+        return [frozenset((s,)) for s in node.stems]
+    if isinstance(node, (And, Near)):
+        return [s for c in node.children for s in _required_any(c)]
+    if isinstance(node, Or):
+        anchors = _anchors(node)
+        return [anchors] if anchors else []
+    return []
+
+
 def _required(node: Node) -> frozenset[str]:
     """Stems every matching article must contain: the cheap pre-filter for match()."""
     if isinstance(node, Term):
@@ -733,11 +749,7 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
     if isinstance(node, Source):
         return [] if doc.source == node.name else None
     if isinstance(node, Beside):
-        hits = _near_hits(node, doc)
-        if hits is None:
-            return None
-        own = frozenset(leaf for leaf, _ in _leaves(node.children[0]))
-        return [h for h in hits if h[0] in own] or None
+        return _beside_hits(node, doc)
     if isinstance(node, Near):
         return _near_hits(node, doc)
     if isinstance(node, And):
@@ -764,6 +776,56 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
             matched = True
             hits.extend(found)
     return hits if matched else None
+
+
+# Beside's context (an OR of many words and phrases) by first stem, built once per node:
+# id -> (node, index); the node is kept so that its id is never reused.
+_CONTEXTS: dict[int, tuple[Node, dict[str, list[Leaf]]]] = {}
+
+
+def _context_index(node: Node) -> dict[str, list[Leaf]]:
+    found = _CONTEXTS.get(id(node))
+    if found is None:
+        index: dict[str, list[Leaf]] = {}
+        for leaf, _ in _leaves(node):
+            index.setdefault(leaf.stem if isinstance(leaf, Term) else leaf.stems[0],
+                             []).append(leaf)
+        found = _CONTEXTS[id(node)] = (node, index)
+    return found[1]
+
+
+def _beside_hits(node: Beside, doc: Document) -> list[_Hit] | None:
+    """The first child's hits that have a context hit within `distance` words, looked for
+    in the words around each hit only (the context is large, its hits few)."""
+    own = _evaluate(node.children[0], doc)
+    if not own:
+        return None
+    index = _context_index(node.children[1])
+    kept = []
+    for hit in own:
+        field_stems = doc.fields[hit[1]].stems
+        lo = max(0, hit[2] - node.distance - 8)  # 8: room for a context phrase's words
+        hi = min(len(field_stems), hit[2] + hit[3] + node.distance + 1)
+        if any(_context_at(leaf, hit, q, node.distance, doc)
+               for q in range(lo, hi) for leaf in index.get(field_stems[q], ())):
+            kept.append(hit)
+    return kept or None
+
+
+def _context_at(leaf: Leaf, hit: _Hit, q: int, distance: int, doc: Document) -> bool:
+    """Whether `leaf` occurs at position q of the hit's field, apart from the hit and at
+    most `distance` words from it."""
+    size = 1 if isinstance(leaf, Term) else len(leaf.stems)
+    stems = doc.fields[hit[1]].stems
+    if size > 1 and tuple(stems[q:q + size]) != leaf.stems:
+        return False
+    start, end = hit[2], hit[2] + hit[3]
+    if q < end and q + size > start:
+        return False  # the same words
+    gap = q - end if q >= end else start - (q + size)
+    if gap > distance:
+        return False
+    return not (leaf.not_within and _inside((leaf, hit[1], q, size), leaf.not_within, doc))
 
 
 def _near_hits(node: Near, doc: Document) -> list[_Hit] | None:
@@ -929,10 +991,14 @@ class Query:
     anchors: frozenset[str] = field(init=False, repr=False, compare=False)
     # Every stem the query mentions, negated or not.
     vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Sets of stems that each meet every match (see _required_any), beyond `required`.
+    required_any: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required", _required(self.root))
         object.__setattr__(self, "anchors", _anchors(self.root) or frozenset())
+        object.__setattr__(self, "required_any", tuple(
+            s for s in dict.fromkeys(_required_any(self.root)) if len(s) > 1))
         object.__setattr__(self, "vocabulary", frozenset(
             s for leaf, _ in _leaves(self.root)
             for s in ((leaf.stem,) if isinstance(leaf, Term) else leaf.stems)))
@@ -950,6 +1016,9 @@ class Query:
     def _hits(self, doc: Document) -> list[_Hit] | None:
         if not self.required <= doc.stems:
             return None
+        for stems in self.required_any:
+            if stems.isdisjoint(doc.stems):
+                return None
         return _evaluate(self.root, doc)
 
     def terms(self) -> tuple[Leaf, ...]:

@@ -16,10 +16,15 @@ its title and lead: about the topic's story or not. Every topic is then run agai
 every labelled article (another topic's articles are negatives too).
 
 Measured, in one run, for each matcher: precision, recall and F1 over (topic, article)
-pairs, and the time per article to match all topics through a `TopicIndex`:
-  literal   the query as written (words ANDed, stemmed)
-  +names    names have their forms (alerts/names.py)
-  +aliases  names' forms and the topics' aliases (the configured default)
+pairs, the time per article to match all topics through a `TopicIndex` (with snippets,
+as live matching does), and the time to decide the matches alone (`Query.score`, no
+snippets: the cost of the expansion itself, apart from the cost of having more matches):
+  literal        the query as written (words ANDed, stemmed)
+  names          names have their forms (alerts/names.py)
+  names_aliases  names' forms and the topics' aliases (the configured default)
+  like_any       names_aliases OR the topic's `like:` text at MIN_SIMILARITY (needs the
+                 `semantic` extra; its time includes the article's vector)
+  like_all       names_aliases AND the `like:` text
 
 Run: python bench/matching.py   (last line: one JSON object of the figures)
 """
@@ -29,12 +34,15 @@ import json
 import time
 from pathlib import Path
 
+from newswatch.alerts import semantic
 from newswatch.alerts.expansion import expand
 from newswatch.alerts.matcher import Topic, TopicIndex, match_document
 from newswatch.alerts.query import Document, parse
+from newswatch.alerts.semantic import Meaning
 
 DATA = Path(__file__).resolve().parent / "data" / "matching"
 ROUNDS = 5  # timing: the best of ROUNDS passes over all articles
+MIN_SIMILARITY = 0.5
 
 
 def load() -> tuple[list[dict], list[dict]]:
@@ -44,35 +52,47 @@ def load() -> tuple[list[dict], list[dict]]:
     return articles, topics
 
 
-def matchers(topics: list[dict]) -> dict[str, TopicIndex]:
-    def index(names: bool, aliases: bool) -> TopicIndex:
+def matchers(topics: list[dict], semantic: bool) -> dict[str, TopicIndex]:
+    def index(names: bool = True, aliases: bool = True, like: str | None = None) -> TopicIndex:
         return TopicIndex(
             Topic(t["name"], expand(parse(t["query"]), t["aliases"] if aliases else None,
-                                    names=names))
+                                    names=names),
+                  meaning=like and Meaning(t["like"], MIN_SIMILARITY, require=like == "all"))
             for t in topics)
-    return {"literal": TopicIndex(Topic(t["name"], parse(t["query"])) for t in topics),
-            "names": index(True, False),
-            "names_aliases": index(True, True)}
+    found = {"literal": TopicIndex(Topic(t["name"], parse(t["query"])) for t in topics),
+             "names": index(aliases=False),
+             "names_aliases": index()}
+    if semantic:
+        found.update(like_any=index(like="any"), like_all=index(like="all"))
+    return found
 
 
 def evaluate(index: TopicIndex, documents: list[Document], articles: list[dict],
-             truth: set[tuple[str, str]]) -> dict[str, float]:
+             truth: set[tuple[str, str]], vectors: list | None) -> dict[str, float]:
     found = set()
     best = float("inf")
-    for _ in range(ROUNDS):
+    for _ in range(1 if vectors else ROUNDS):  # like: explains its matches with the model
         start = time.perf_counter()
         pairs = set()
-        for article, document in zip(articles, documents):
-            for m in match_document(index, document):
+        for i, (article, document) in enumerate(zip(articles, documents)):
+            for m in match_document(index, document, vector=vectors[i] if vectors else None):
                 pairs.add((m.topic.name, article["id"]))
         best = min(best, time.perf_counter() - start)
         found = pairs
+    decide = float("inf")
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for document in documents:
+            for topic in index.candidates(document):
+                topic.query.score(document)
+        decide = min(decide, time.perf_counter() - start)
     hit = len(found & truth)
     precision = hit / len(found) if found else 1.0
     recall = hit / len(truth)
     f1 = 2 * precision * recall / (precision + recall) if hit else 0.0
     return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "matched": len(found), "ms_per_article": round(best * 1000 / len(articles), 3)}
+            "matched": len(found), "ms_per_article": round(best * 1000 / len(articles), 3),
+            "decide_ms_per_article": round(decide * 1000 / len(articles), 3)}
 
 
 def main() -> None:
@@ -81,16 +101,30 @@ def main() -> None:
     documents = [Document(a["title"], a["text"]) for a in articles]  # tokenised once
     results = {}
     print(f"{len(articles)} articles, {len(topics)} topics, {len(truth)} labelled matches")
-    for name, index in matchers(topics).items():
-        results[name] = evaluate(index, documents, articles, truth)
-        r = results[name]
+    vectors, vector_ms = None, 0.0
+    if semantic.available():
+        semantic.embed(["warm up"])  # the model's load is not an article's cost
+        start = time.perf_counter()
+        vectors = [semantic.article_vector(a["title"], a["text"]) for a in articles]
+        vector_ms = (time.perf_counter() - start) * 1000 / len(articles)
+    else:
+        print("like: not measured: the semantic extra is not installed")
+    for name, index in matchers(topics, vectors is not None).items():
+        results[name] = r = evaluate(index, documents, articles, truth,
+                                     vectors if name.startswith("like") else None)
+        if name.startswith("like"):
+            r["ms_per_article"] = round(r["ms_per_article"] + vector_ms, 3)
         print(f"{name:14} precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
-              f"f1 {r['f1']:.3f}  matched {r['matched']:4d}  {r['ms_per_article']:.3f} ms/article")
+              f"f1 {r['f1']:.3f}  matched {r['matched']:4d}  {r['ms_per_article']:.3f} ms/article"
+              f"  (deciding alone {r['decide_ms_per_article']:.3f})")
     figures = {
         "articles": len(articles), "topics": len(topics), "labelled_matches": len(truth),
         **{f"{m}_{k}": v for m, r in results.items() for k, v in r.items() if k != "matched"},
         "time_ratio_names_aliases_vs_literal": round(
             results["names_aliases"]["ms_per_article"] / results["literal"]["ms_per_article"], 2),
+        "decide_ratio_names_aliases_vs_literal": round(
+            results["names_aliases"]["decide_ms_per_article"]
+            / results["literal"]["decide_ms_per_article"], 2),
     }
     print(json.dumps(figures))
 
