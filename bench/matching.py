@@ -26,11 +26,25 @@ snippets: the cost of the expansion itself, apart from the cost of having more m
                  `semantic` extra; its time includes the article's vector)
   like_all       names_aliases AND the `like:` text
 
-Run: python bench/matching.py   (last line: one JSON object of the figures)
+Second workload, names alone, when given `--reuters DIR`: Reuters-21578 (Lewis; the
+`data/reut2-*.sgm` files of github.com/Arthur-sauvage/Reuter, research use only: not in
+this repository; bring them with `git clone https://github.com/Arthur-sauvage/Reuter` and
+pass its `data` folder). Its 21,578 wire stories of 1987 carry the editors' own PLACES
+tags. For each tagged country with at least REUTERS_MIN_TAGGED stories (pycountryinfo's
+common name of the tag, e.g. south-korea -> "South Korea"; uk -> "United Kingdom"; the
+usa tag, on 58% of the stories, and tags of countries that no longer exist are left
+out), the query is the country's name; a story is about it when the editors tagged it.
+Literal against names' forms: precision, recall, time per story (dateline and body, as
+an extracted wire story reads).
+
+Run: python bench/matching.py [--reuters DIR]   (last line: one JSON object of the figures)
 """
 from __future__ import annotations
 
+import argparse
+import html
 import json
+import re
 import time
 from pathlib import Path
 
@@ -95,7 +109,61 @@ def evaluate(index: TopicIndex, documents: list[Document], articles: list[dict],
             "decide_ms_per_article": round(decide * 1000 / len(articles), 3)}
 
 
+REUTERS_MIN_TAGGED = 40
+_REUTERS_TAG_NAMES = {"uk": "United Kingdom"}  # every other tag is a common name, hyphenated
+_STORY = re.compile(r"<REUTERS.*?</REUTERS>", re.S)
+
+
+def _element(story: str, name: str) -> str:
+    found = re.search(rf"<{name}>(.*?)</{name}>", story, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def reuters(folder: Path) -> dict[str, float]:
+    """Names alone on Reuters-21578's place tags (see the module docstring)."""
+    from newswatch.alerts.names import countries
+
+    stories = []
+    for path in sorted(folder.glob("reut2-*.sgm")):
+        for story in _STORY.findall(path.read_text(encoding="latin-1")):
+            tags = set(re.findall(r"<D>(.*?)</D>", _element(story, "PLACES")))
+            text = (_element(story, "DATELINE") + " " + _element(story, "BODY")).strip()
+            stories.append((tags, Document(_element(story, "TITLE"), text)))
+    names = {c.name.casefold(): c.name for c in countries()}
+    counts: dict[str, int] = {}
+    for tags, _ in stories:
+        for tag in tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    chosen = {}
+    for tag, n in counts.items():
+        name = _REUTERS_TAG_NAMES.get(tag) or names.get(tag.replace("-", " "))
+        if tag != "usa" and n >= REUTERS_MIN_TAGGED and name:
+            chosen[tag] = name
+    figures: dict[str, float] = {"reuters_stories": len(stories), "reuters_countries": len(chosen)}
+    print(f"Reuters-21578: {len(stories)} stories, {len(chosen)} countries tagged on "
+          f"{REUTERS_MIN_TAGGED}+ stories")
+    for label, build in (("literal", parse), ("names", lambda q: expand(parse(q)))):
+        index = TopicIndex(Topic(tag, build(name)) for tag, name in sorted(chosen.items()))
+        start = time.perf_counter()
+        found = {(m.topic.name, i) for i, (_, doc) in enumerate(stories)
+                 for m in match_document(index, doc)}
+        ms = (time.perf_counter() - start) * 1000 / len(stories)
+        truth = {(tag, i) for i, (tags, _) in enumerate(stories) for tag in tags if tag in chosen}
+        hit = len(found & truth)
+        precision, recall = hit / max(1, len(found)), hit / len(truth)
+        print(f"  {label:8} precision {precision:.3f}  recall {recall:.3f}  "
+              f"({len(found)} matched, {len(truth)} tagged)  {ms:.3f} ms/story")
+        figures.update({f"reuters_{label}_precision": round(precision, 3),
+                        f"reuters_{label}_recall": round(recall, 3),
+                        f"reuters_{label}_ms_per_story": round(ms, 3)})
+    return figures
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reuters", type=Path, metavar="DIR",
+                        help="Reuters-21578's data folder (reut2-*.sgm), for names alone")
+    args = parser.parse_args()
     articles, topics = load()
     truth = {(t["name"], a) for t in topics for a in t["about"]}
     documents = [Document(a["title"], a["text"]) for a in articles]  # tokenised once
@@ -126,6 +194,8 @@ def main() -> None:
             results["names_aliases"]["decide_ms_per_article"]
             / results["literal"]["decide_ms_per_article"], 2),
     }
+    if args.reuters:
+        figures.update(reuters(args.reuters))
     print(json.dumps(figures))
 
 
