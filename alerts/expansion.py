@@ -59,7 +59,7 @@ def added(query: Query) -> tuple[Added, ...]:
 
     def walk(node: Node) -> None:
         if isinstance(node, Group):
-            forms = tuple(dict.fromkeys(_shown(c) for c in node.children[node.literal:]))
+            forms = tuple(dict.fromkeys(_shown(c) for c in node.children[1:]))
             found.append(Added(node.label, node.kind, forms))
             return
         if isinstance(node, Not):

@@ -348,12 +348,11 @@ class Or:
 @dataclass(frozen=True)
 class Group(Or):
     """An OR of the forms that stand for one word or name of the query (see
-    alerts/expansion.py): `label` is that word or name, `kind` "name" or "alias", and
-    `literal` how many of the first children are the query's own words."""
+    alerts/expansion.py): the first child is the query's own words, `label` them as
+    written, `kind` "name" or "alias"."""
 
     label: str = ""
     kind: str = ""
-    literal: int = 1
 
 
 @dataclass(frozen=True)
@@ -778,20 +777,23 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
     return hits if matched else None
 
 
-# Beside's context (an OR of many words and phrases) by first stem, built once per node:
-# id -> (node, index); the node is kept so that its id is never reused.
-_CONTEXTS: dict[int, tuple[Node, dict[str, list[Leaf]]]] = {}
+# Beside's context (an OR of many words and phrases) by first stem, and its longest
+# phrase, built once per node: id -> (node, index, longest); the node is kept so that
+# its id is never reused.
+_CONTEXTS: dict[int, tuple[Node, dict[str, list[Leaf]], int]] = {}
 
 
-def _context_index(node: Node) -> dict[str, list[Leaf]]:
+def _context_index(node: Node) -> tuple[dict[str, list[Leaf]], int]:
     found = _CONTEXTS.get(id(node))
     if found is None:
         index: dict[str, list[Leaf]] = {}
+        longest = 1
         for leaf, _ in _leaves(node):
-            index.setdefault(leaf.stem if isinstance(leaf, Term) else leaf.stems[0],
-                             []).append(leaf)
-        found = _CONTEXTS[id(node)] = (node, index)
-    return found[1]
+            stems = (leaf.stem,) if isinstance(leaf, Term) else leaf.stems
+            index.setdefault(stems[0], []).append(leaf)
+            longest = max(longest, len(stems))
+        found = _CONTEXTS[id(node)] = (node, index, longest)
+    return found[1], found[2]
 
 
 def _beside_hits(node: Beside, doc: Document) -> list[_Hit] | None:
@@ -800,11 +802,11 @@ def _beside_hits(node: Beside, doc: Document) -> list[_Hit] | None:
     own = _evaluate(node.children[0], doc)
     if not own:
         return None
-    index = _context_index(node.children[1])
+    index, longest = _context_index(node.children[1])
     kept = []
     for hit in own:
         field_stems = doc.fields[hit[1]].stems
-        lo = max(0, hit[2] - node.distance - 8)  # 8: room for a context phrase's words
+        lo = max(0, hit[2] - node.distance - longest)
         hi = min(len(field_stems), hit[2] + hit[3] + node.distance + 1)
         if any(_context_at(leaf, hit, q, node.distance, doc)
                for q in range(lo, hi) for leaf in index.get(field_stems[q], ())):

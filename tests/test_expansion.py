@@ -7,6 +7,7 @@ import pytest
 from newswatch.alerts.expansion import added, expand
 from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
 from newswatch.alerts.query import Document, parse
+from newswatch.jobs.config import ConfigError, load_config
 
 ARMS = {"arms": ["weapons", "munitions", "artillery shells", "howitzers"]}
 
@@ -116,3 +117,39 @@ def test_an_expanded_topic_is_found_through_the_topic_index():
     index = TopicIndex([topic, other])
     found = match_topics(index, "Seoul approves artillery shells for Kyiv", "")
     assert [m.topic.name for m in found] == ["korea-arms"]
+
+
+def write_config(tmp_path, text: str):
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_config_merges_top_level_and_topic_aliases(tmp_path):
+    config = load_config(write_config(tmp_path, """
+aliases: {arms: [weapons]}
+topics:
+  - name: korea-arms
+    query: South Korea Ukraine arms
+    aliases: {arms: ["artillery shells"]}
+  - name: literal
+    query: South Korea Ukraine arms
+    expand: false
+"""))
+    merged, literal = config.topics
+    assert {g.label: g.forms for g in added(merged.query)}["arms"] == (
+        "weapons", "artillery shells")
+    assert [g.label for g in added(literal.query)] == ["arms"]  # aliases, not names
+    assert config.aliases == {"arms": ("weapons",)}
+
+
+@pytest.mark.parametrize("aliases,key", [
+    ("{arms: ['--']}", "topics[0].aliases.arms[0]"),
+    ("{'&': [weapons]}", "topics[0].aliases.&.[key]"),
+])
+def test_an_alias_without_words_is_a_config_error(tmp_path, aliases, key):
+    path = write_config(tmp_path, f"topics:\n  - name: t\n    query: arms\n    aliases: {aliases}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: {key}: ")
+    assert "an alias needs a word" in str(err.value)
