@@ -34,7 +34,7 @@ Supplements to the data, each a spelling the package lacks: `_MORE_FORMS`.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
@@ -72,7 +72,7 @@ class Country:
     forms: tuple[Form, ...]
     capitals: tuple[Form, ...] = ()
     capital_in_context: bool = False
-    qualified_capital: Form | None = field(default=None)
+    qualified_capital: Form | None = None
 
 
 def _latin(text: str) -> bool:
