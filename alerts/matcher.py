@@ -3,14 +3,16 @@
 A newsroom may watch thousands of topics, and most of them miss most articles. A
 `TopicIndex`, built once from the config, files each topic under its query's anchors
 (stems of which every match contains at least one, see `Query.anchors`); an article's
-stems then pick out the few candidate topics, and only those are evaluated.
+stems then pick out the few candidate topics, and only those are evaluated. A topic with
+a `like:` text that its query alone need not satisfy (`match: any`) is a candidate for
+every article whose vector is known.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
 
 from sqlalchemy import select
 
@@ -21,6 +23,9 @@ from newswatch.store.models import TopicRecord
 
 UpdateMode = Literal["developments", "none", "every_article"]
 DEFAULT_UPDATE_EVERY = timedelta(hours=1)
+
+if TYPE_CHECKING:
+    from newswatch.alerts.semantic import Meaning
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Topic:
     each article rather than once per story). `every_article=True` is the older
     spelling of ``updates="every_article"``; the two always agree. `digest`: the topic
     collects its alerts into a digest (which lists every article a story gained).
+    `meaning`: the topic's `like:` (see alerts/semantic.py), matched against an
+    article's vector when one is given.
     """
 
     name: str
@@ -53,6 +60,7 @@ class Topic:
     updates: UpdateMode = "developments"
     update_every: timedelta = DEFAULT_UPDATE_EVERY
     digest: bool = False
+    meaning: Meaning | None = None
 
     def __post_init__(self) -> None:
         if self.every_article:
@@ -92,6 +100,14 @@ class TopicIndex(Sequence[Topic]):
             for stem in topic.query.anchors:
                 by_stem[stem].append(i)
         self._by_stem = dict(by_stem)
+        # Topics that may match by meaning alone: candidates whenever a vector is known.
+        self._by_meaning = frozenset(i for i, t in enumerate(self.topics)
+                                     if t.meaning is not None and not t.meaning.require)
+
+    @property
+    def needs_vectors(self) -> bool:
+        """Whether any topic has a `like:` (articles then need their vector)."""
+        return any(t.meaning is not None for t in self.topics)
 
     def __len__(self) -> int:
         return len(self.topics)
@@ -102,10 +118,10 @@ class TopicIndex(Sequence[Topic]):
     def __iter__(self) -> Iterator[Topic]:
         return iter(self.topics)
 
-    def candidates(self, document: Document) -> list[Topic]:
+    def candidates(self, document: Document, by_meaning: bool = False) -> list[Topic]:
         """The topics that might match `document` (a superset of those that do), in
-        config order."""
-        found: set[int] = set()
+        config order; with `by_meaning`, also those that may match by meaning alone."""
+        found: set[int] = set(self._by_meaning) if by_meaning else set()
         by_stem = self._by_stem
         for stem in document.stems:
             ids = by_stem.get(stem)
@@ -135,18 +151,29 @@ def match_document(
     document: Document,
     source: str | None = None,
     language: str | None = None,
+    vector: bytes | None = None,
 ) -> list[TopicMatch]:
-    """`match_topics` of an article already tokenised (`Document(title, text, source)`)."""
+    """`match_topics` of an article already tokenised (`Document(title, text, source)`).
+
+    `vector` is the article's (alerts/semantic.py), for the topics with a `like:`: with
+    `match: any` they match by their query or by meaning, with `match: all` by both.
+    Without a vector, a `like:` topic matches by its query alone (`any`) or not (`all`).
+    A match by meaning alone scores its similarity and explains itself with the most
+    similar sentences."""
     if isinstance(topics, TopicIndex):
-        topics = topics.candidates(document)
+        topics = topics.candidates(document, by_meaning=vector is not None)
     stems = document.stems
     matches = []
     for topic in topics:
-        # The cheapest test first: most candidates lack one of their query's words.
-        if not topic.query.required <= stems or not topic.accepts(source, language):
+        if not topic.accepts(source, language):
             continue
-        found = topic.query.match(document)
-        if found is not None and found.score >= topic.min_score:
+        # The cheapest test first: most candidates lack one of their query's words.
+        found = topic.query.match(document) if topic.query.required <= stems else None
+        if found is not None and found.score < topic.min_score:
+            found = None
+        if topic.meaning is not None:
+            found = _by_meaning(topic.meaning, found, document, vector)
+        if found is not None:
             matches.append(TopicMatch(topic, found))
     return matches
 
@@ -160,3 +187,19 @@ def register_topics(store: Store, topics: Sequence[Topic]) -> tuple[Topic, ...]:
                          [{"name": t.name, "added": now} for t in topics])
         added = dict(session.execute(select(TopicRecord.name, TopicRecord.added)).all())
     return tuple(replace(t, added=added[t.name]) for t in topics)
+
+
+def _by_meaning(meaning: Meaning, found: QueryMatch | None, document: Document,
+                vector: bytes | None) -> QueryMatch | None:
+    """The query's match combined with the meaning's (see `match_document`)."""
+    if vector is None or (found is not None and not meaning.require):
+        return None if meaning.require else found
+    if meaning.require and found is None:
+        return None
+    similarity = meaning.similarity(vector)
+    if similarity < meaning.min_similarity:
+        return None
+    why = meaning.why(document.title, document.text, similarity)
+    if found is not None:
+        return QueryMatch(found.score, found.snippets[:2] + why[:1])
+    return QueryMatch(similarity, why)

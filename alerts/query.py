@@ -279,15 +279,27 @@ def _lex_chunk(query: str, start: int, end: int, out: list[_Lex]) -> None:
 
 # --------------------------------------------------------------------------- parser / AST
 
+# A leaf's `not_within`: longer word sequences that contain it, each with the leaf's
+# offset inside; an occurrence inside one of them does not count ("Republic of Korea"
+# inside "Democratic People's Republic of Korea").
+NotWithin = tuple[tuple[tuple[str, ...], int], ...]
+
+
 @dataclass(frozen=True)
 class Term:
     """One word; `in_title` restricts it to the title. Equal terms compare equal wherever
-    they stand in the query (pos is not compared), so repeated words count once."""
+    they stand in the query (pos is not compared), so repeated words count once.
+
+    `quoted`: written in quotes (never expanded). `stands_for`: the query's word or name
+    this form stands in for, when an expansion added it (shown beside its marks)."""
 
     stem: str
     text: str
     in_title: bool = False
     pos: int = field(default=0, compare=False)
+    quoted: bool = field(default=False, compare=False)
+    stands_for: str = ""
+    not_within: NotWithin = ()
 
 
 @dataclass(frozen=True)
@@ -298,6 +310,9 @@ class Phrase:
     text: str
     in_title: bool = False
     pos: int = field(default=0, compare=False)
+    quoted: bool = field(default=False, compare=False)
+    stands_for: str = ""
+    not_within: NotWithin = ()
 
 
 @dataclass(frozen=True)
@@ -328,6 +343,22 @@ class And:
 class Or:
     children: tuple["Node", ...]
     pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Group(Or):
+    """An OR of the forms that stand for one word or name of the query (see
+    alerts/expansion.py): the first child is the query's own words, `label` them as
+    written, `kind` "name" or "alias"."""
+
+    label: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Beside(Near):
+    """The first child counts only within `distance` words of the second (its context),
+    and only the first child's hits are kept ("Washington" beside another country)."""
 
 
 @dataclass(frozen=True)
@@ -454,9 +485,10 @@ class _Parser:
         if tok.kind == "SOURCE":
             return Source(tok.text.casefold(), tok.pos)
         if tok.kind in ("WORD", "PHRASE"):
+            quoted = tok.kind == "PHRASE"
             if len(tok.stems) == 1:
-                return Term(tok.stems[0], tok.text, in_title, tok.pos)
-            return Phrase(tok.stems, tok.text, in_title, tok.pos)
+                return Term(tok.stems[0], tok.text, in_title, tok.pos, quoted)
+            return Phrase(tok.stems, tok.text, in_title, tok.pos, quoted)
         if tok.kind == "LPAREN":
             if self.tok.kind == "RPAREN":
                 raise self.error("empty parentheses", tok.pos)
@@ -508,6 +540,22 @@ def _leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]]:
     elif not isinstance(node, Source):
         for child in node.children:
             yield from _leaves(child, negated)
+
+
+def _required_any(node: Node) -> list[frozenset[str]]:
+    """Sets of stems of each of which every matching article contains at least one: a
+    term's stem, each word of a phrase, an OR's (or a names' group's) anchors. The
+    pre-filter for queries whose terms are OR-groups, where `_required` says little."""
+    if isinstance(node, Term):
+        return [frozenset((node.stem,))]
+    if isinstance(node, Phrase):
+        return [frozenset((s,)) for s in node.stems]
+    if isinstance(node, (And, Near)):
+        return [s for c in node.children for s in _required_any(c)]
+    if isinstance(node, Or):
+        anchors = _anchors(node)
+        return [anchors] if anchors else []
+    return []
 
 
 def _required(node: Node) -> frozenset[str]:
@@ -681,14 +729,26 @@ def _leaf_hits(leaf: Leaf, doc: Document) -> list[_Hit]:
     if isinstance(leaf, Term):
         for f in fields:
             hits.extend((leaf, f, p, 1) for p in doc.fields[f].index.get(leaf.stem, ()))
-        return hits
-    first, size = leaf.stems[0], len(leaf.stems)
-    for f in fields:
-        stems = doc.fields[f].stems
-        for p in doc.fields[f].index.get(first, ()):
-            if tuple(stems[p:p + size]) == leaf.stems:
-                hits.append((leaf, f, p, size))
+    else:
+        first, size = leaf.stems[0], len(leaf.stems)
+        for f in fields:
+            stems = doc.fields[f].stems
+            for p in doc.fields[f].index.get(first, ()):
+                if tuple(stems[p:p + size]) == leaf.stems:
+                    hits.append((leaf, f, p, size))
+    if leaf.not_within and hits:
+        hits = [h for h in hits if not _inside(h, leaf.not_within, doc)]
     return hits
+
+
+def _inside(hit: _Hit, within: NotWithin, doc: Document) -> bool:
+    """Whether the hit lies inside one of the longer sequences `within`."""
+    stems = doc.fields[hit[1]].stems
+    for longer, offset in within:
+        start = hit[2] - offset
+        if start >= 0 and tuple(stems[start:start + len(longer)]) == longer:
+            return True
+    return False
 
 
 def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
@@ -703,6 +763,8 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
         return [] if _evaluate(node.child, doc) is None else None
     if isinstance(node, Source):
         return [] if doc.source == node.name else None
+    if isinstance(node, Beside):
+        return _beside_hits(node, doc)
     if isinstance(node, Near):
         return _near_hits(node, doc)
     if isinstance(node, And):
@@ -715,12 +777,73 @@ def _evaluate(node: Node, doc: Document) -> list[_Hit] | None:
         return hits
     matched = False
     hits = []
+    stems = doc.stems
     for child in node.children:
+        # A word the article lacks: skipped without a lookup per field (a group of a
+        # name's forms has dozens of alternatives, most of them absent).
+        if isinstance(child, Term):
+            if child.stem not in stems:
+                continue
+        elif isinstance(child, Phrase) and child.stems[0] not in stems:
+            continue
         found = _evaluate(child, doc)
         if found is not None:
             matched = True
             hits.extend(found)
     return hits if matched else None
+
+
+# Beside's context (an OR of many words and phrases) by first stem, and its longest
+# phrase, built once per node: id -> (node, index, longest); the node is kept so that
+# its id is never reused.
+_CONTEXTS: dict[int, tuple[Node, dict[str, list[Leaf]], int]] = {}
+
+
+def _context_index(node: Node) -> tuple[dict[str, list[Leaf]], int]:
+    found = _CONTEXTS.get(id(node))
+    if found is None:
+        index: dict[str, list[Leaf]] = {}
+        longest = 1
+        for leaf, _ in _leaves(node):
+            stems = (leaf.stem,) if isinstance(leaf, Term) else leaf.stems
+            index.setdefault(stems[0], []).append(leaf)
+            longest = max(longest, len(stems))
+        found = _CONTEXTS[id(node)] = (node, index, longest)
+    return found[1], found[2]
+
+
+def _beside_hits(node: Beside, doc: Document) -> list[_Hit] | None:
+    """The first child's hits that have a context hit within `distance` words, looked for
+    in the words around each hit only (the context is large, its hits few)."""
+    own = _evaluate(node.children[0], doc)
+    if not own:
+        return None
+    index, longest = _context_index(node.children[1])
+    kept = []
+    for hit in own:
+        field_stems = doc.fields[hit[1]].stems
+        lo = max(0, hit[2] - node.distance - longest)
+        hi = min(len(field_stems), hit[2] + hit[3] + node.distance + 1)
+        if any(_context_at(leaf, hit, q, node.distance, doc)
+               for q in range(lo, hi) for leaf in index.get(field_stems[q], ())):
+            kept.append(hit)
+    return kept or None
+
+
+def _context_at(leaf: Leaf, hit: _Hit, q: int, distance: int, doc: Document) -> bool:
+    """Whether `leaf` occurs at position q of the hit's field, apart from the hit and at
+    most `distance` words from it."""
+    size = 1 if isinstance(leaf, Term) else len(leaf.stems)
+    stems = doc.fields[hit[1]].stems
+    if size > 1 and tuple(stems[q:q + size]) != leaf.stems:
+        return False
+    start, end = hit[2], hit[2] + hit[3]
+    if q < end and q + size > start:
+        return False  # the same words
+    gap = q - end if q >= end else start - (q + size)
+    if gap > distance:
+        return False
+    return not (leaf.not_within and _inside((leaf, hit[1], q, size), leaf.not_within, doc))
 
 
 def _near_hits(node: Near, doc: Document) -> list[_Hit] | None:
@@ -772,6 +895,7 @@ class _Mark:
     start: int
     end: int
     leaf: Leaf = field(compare=False)
+    note: str = field(default="", compare=False)  # shown after the mark: " (South Korea)"
 
 
 def _marks_by_field(hits: list[_Hit], doc: Document) -> tuple[list[_Mark], list[_Mark]]:
@@ -781,12 +905,17 @@ def _marks_by_field(hits: list[_Hit], doc: Document) -> tuple[list[_Mark], list[
     or punctuation between two words.
     """
     spans: tuple[dict, dict] = ({}, {})
+    notes: tuple[dict, dict] = ({}, {})
     for leaf, f, pos, size in hits:
         tokens = doc.fields[f].tokens
         for t in tokens[pos:pos + size]:
             spans[f].setdefault((t.start, t.end), leaf)
+        if leaf.stands_for and tokens[pos:pos + size]:
+            last = tokens[pos + size - 1]
+            notes[f][(last.start, last.end)] = f" ({leaf.stands_for})"
     return tuple(  # type: ignore[return-value]
-        [_Mark(s, e, leaf) for (s, e), leaf in sorted(d.items())] for d in spans)
+        [_Mark(s, e, leaf, note.get((s, e), "")) for (s, e), leaf in sorted(d.items())]
+        for d, note in zip(spans, notes))
 
 
 def _window(text: str, start: int, end: int, marks: list[_Mark]) -> tuple[int, int]:
@@ -847,11 +976,20 @@ def _snippets(hits: list[_Hit], doc: Document) -> tuple[Snippet, ...]:
             text, start, end, marks)
         prefix = _ELLIPSIS if left > start else ""
         suffix = _ELLIPSIS if right < end else ""
-        shift = len(prefix) - left
-        out.append(Snippet(
-            prefix + text[left:right] + suffix,
-            tuple((m.start + shift, m.end + shift) for m in marks
-                  if left <= m.start and m.end <= right)))
+        parts, spans, at = [prefix], [], left
+        length = len(prefix)
+        for m in marks:
+            if not (left <= m.start and m.end <= right):
+                continue
+            parts.append(text[at:m.end])
+            length += m.end - at
+            spans.append((length - (m.end - m.start), length))
+            if m.note and not text.startswith(m.note, m.end):
+                parts.append(m.note)  # the form that stood in, with what it stands for
+                length += len(m.note)
+            at = m.end
+        parts += [text[at:right], suffix]
+        out.append(Snippet("".join(parts), tuple(spans)))
     return tuple(out)
 
 
@@ -871,10 +1009,14 @@ class Query:
     anchors: frozenset[str] = field(init=False, repr=False, compare=False)
     # Every stem the query mentions, negated or not.
     vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Sets of stems that each meet every match (see _required_any), beyond `required`.
+    required_any: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required", _required(self.root))
         object.__setattr__(self, "anchors", _anchors(self.root) or frozenset())
+        object.__setattr__(self, "required_any", tuple(
+            s for s in dict.fromkeys(_required_any(self.root)) if len(s) > 1))
         object.__setattr__(self, "vocabulary", frozenset(
             s for leaf, _ in _leaves(self.root)
             for s in ((leaf.stem,) if isinstance(leaf, Term) else leaf.stems)))
@@ -892,6 +1034,9 @@ class Query:
     def _hits(self, doc: Document) -> list[_Hit] | None:
         if not self.required <= doc.stems:
             return None
+        for stems in self.required_any:
+            if stems.isdisjoint(doc.stems):
+                return None
         return _evaluate(self.root, doc)
 
     def terms(self) -> tuple[Leaf, ...]:

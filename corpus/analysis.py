@@ -1,7 +1,8 @@
 """Analysis: everything ingest derives from an article's text alone.
 
 Dedup and matching need, per article, its content hash, its MinHash signature, its story
-terms, its full-text index terms and its topic matches. All of them are pure functions of
+terms, its full-text index terms, its sentence-embedding vector (only when a topic has a
+`like:`; alerts/semantic.py) and its topic matches. All of them are pure functions of
 the article (and of the topics, fixed for a daemon's life), and together they cost more
 than the database work of storing it. So they are computed where extraction runs, in
 the process pool's workers, spread over the cores; the single writer that stores
@@ -35,17 +36,25 @@ class Analysis:
     story_terms: stories.Terms
     index_terms: str
     matches: tuple[TopicMatch, ...]
+    vector: bytes | None = None  # alerts.semantic.article_vector, when a topic has like:
 
 
 def analyse(article: Article, topics: TopicIndex | Sequence[Topic], source: str) -> Analysis:
     """The article's analysis; `topics` are matched as `match_topics` would."""
     document = Document(article.title, article.text, source)
+    index = topics if isinstance(topics, TopicIndex) else TopicIndex(topics)
+    vector = None
+    if index.needs_vectors:
+        from newswatch.alerts.semantic import article_vector
+
+        vector = article_vector(article.title, article.text)
     return Analysis(
         content_hash=content_hash(article.text),
         signature=neardup.Signature.of(article.text),
         story_terms=stories.terms(article.title, article.text),
         index_terms=index_terms_of(document),
-        matches=tuple(match_document(topics, document, source, article.language)),
+        matches=tuple(match_document(index, document, source, article.language, vector)),
+        vector=vector,
     )
 
 

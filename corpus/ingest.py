@@ -26,6 +26,7 @@ from typing import Iterable, Literal, Sequence
 
 from sqlalchemy import bindparam, insert, select
 
+from newswatch.alerts import semantic
 from newswatch.alerts.matcher import register_topics
 from newswatch.alerts.matcher import Topic, TopicIndex
 from newswatch.alerts.outbox import enqueue
@@ -36,7 +37,7 @@ from newswatch.corpus.extract import Article
 from newswatch.corpus.urls import canonical_url
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import Article as StoredArticle
-from newswatch.store.models import ArticleTerms, ArticleURL, Match, Story, utcnow
+from newswatch.store.models import ArticleTerms, ArticleURL, ArticleVector, Match, Story, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,9 @@ class Corpus:
             stories.remember(session, article_id, story_id, found_terms, at)
 
         session.execute(insert(ArticleTerms.__table__), [{"article_id": article_id, "terms": analysis.index_terms}])
+        if analysis.vector is not None:
+            session.execute(insert(ArticleVector.__table__), [
+                {"article_id": article_id, "model": semantic.MODEL, "vector": analysis.vector}])
         matches = analysis.matches
         if matches:
             session.execute(insert(Match.__table__), [

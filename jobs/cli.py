@@ -22,8 +22,10 @@ from pathlib import Path
 from sqlalchemy import exists, func, select
 from sqlalchemy.engine import make_url
 
-from newswatch.alerts.backtest import backfill, for_topic, search, show
+from newswatch.alerts.backtest import backfill, search, search_topic, show_topic
 from newswatch.alerts.delivery import deliver, register_console
+from newswatch.alerts.expansion import added, expand
+from newswatch.alerts.matcher import Topic
 from newswatch.alerts.notifier import drain
 from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
@@ -105,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--limit", type=int, default=50, metavar="N",
                      help="show the N best matches (default 50; 0: all)")
     sub.add_argument("--json", action="store_true")
+    sub.add_argument("--explain", action="store_true",
+                     help="list what names' forms and aliases added over the literal query")
     sub = command("stories", cmd_stories, "list story groups and their articles")
     sub.add_argument("--since", default="7d", type=_duration)
     sub.add_argument("--topic")
@@ -280,6 +284,8 @@ def cmd_match(args) -> int:
             print(f"{config.path}: topics: no topic named {args.topic!r}", file=sys.stderr)
             return EXIT_USAGE
         query = topic.query
+    else:
+        query = expand(query, config.aliases)
     since = datetime.now(timezone.utc) - args.since
     store = open_store(config.database)
     try:
@@ -288,21 +294,28 @@ def cmd_match(args) -> int:
             print(f"{topic.name}: {done.matched} articles matched, {done.queued} alerts queued")
             return EXIT_OK
         with store.session() as session:
-            hits = search(session, query, since, args.source)
-            if topic is not None:
-                hits = for_topic(hits, topic)
+            subject = topic or Topic(query.source, query)  # a bare query: no filters
+            hits = search_topic(session, subject, since, args.source)
+            if args.explain:
+                literal = {h.article_id for h in search(session, parse(query.source), since,
+                                                        args.source)}
+                hits = [h for h in hits if h.article_id not in literal]
             shown = [
                 {"url": a.url, "title": a.title, "source": a.source,
                  "first_seen": a.first_seen.isoformat(), "score": round(m.score, 3),
                  "snippets": [{"text": s.text, "marks": [list(k) for k in s.marks]}
                               for s in m.snippets]}
-                for a, m in show(session, query, hits[:args.limit] if args.limit else hits)
+                for a, m in show_topic(session, subject, hits[:args.limit] if args.limit else hits)
             ]
     finally:
         store.close()
     if args.json:
         print(json.dumps(shown, ensure_ascii=False, indent=2))
         return EXIT_OK
+    if args.explain:
+        for group in added(query):
+            print(f"{group.label} ({group.kind}): also {', '.join(group.forms)}")
+        print(f"{len(hits)} articles matched beyond the literal query {query.source!r}:")
     for hit in shown:
         print(f"{hit['score']:7.2f}  {hit['title']}\n         {hit['source']}  {hit['url']}")
         for snippet in hit["snippets"]:

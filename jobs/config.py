@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Mapping, Union
+from typing import Annotated, Any, Literal, Mapping, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -46,10 +46,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
+from newswatch.alerts.expansion import expand
 from newswatch.alerts.matcher import DEFAULT_UPDATE_EVERY, Topic, UpdateMode
 from newswatch.alerts.notifier import RetryPolicy
-from newswatch.alerts.query import QueryError, parse
+from newswatch.alerts.query import QueryError, parse, tokenize
 from newswatch.alerts.render import TemplateError, Templates
+from newswatch.alerts.semantic import Meaning, SemanticUnavailable
 from newswatch.crawler.sources import KINDS, Source, SourceKind
 
 ENV_VAR = "NEWSWATCH_CONFIG"
@@ -241,9 +243,26 @@ class SourceModel(_Model):
         return next(KINDS[k] for k in KINDS if getattr(self, k))
 
 
+def _alias_words(value: str) -> str:
+    if not tokenize(value):
+        raise ValueError("an alias needs a word")
+    return value
+
+
+AliasWords = Annotated[str, AfterValidator(_alias_words)]
+# `aliases: {arms: [weapons, munitions, "artillery shells"]}`: the key's words in a query
+# also match each alias (see alerts/expansion.py).
+AliasMap = dict[AliasWords, list[AliasWords]]
+
+
 class TopicModel(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     query: str  # parsed in _build, where an error can name the topic
+    aliases: AliasMap = Field(default_factory=dict)  # added to the top level's
+    expand: bool = True  # names have their forms; false: the query's names are literal
+    like: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    min_similarity: float = Field(default=0.5, ge=-1, le=1)
+    match: Literal["any", "all"] = "any"  # query OR like, or query AND like
     notify: list[str] = Field(default_factory=list)
     # What an alerted story sends when it gains articles (alerts/matcher.py Topic).
     updates: UpdateMode | None = None  # default: developments
@@ -370,6 +389,7 @@ class ConfigModel(_Model):
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
     sources: list[SourceModel] = Field(default_factory=list)
     topics: list[TopicModel] = Field(default_factory=list)
+    aliases: AliasMap = Field(default_factory=dict)
     urls: list[TaggedURLModel] = Field(default_factory=list)
     channels: dict[Slug, Annotated[ChannelModel, BeforeValidator(_channel_form)]] = Field(default_factory=dict)
     retry: RetryModel = RetryModel()
@@ -389,6 +409,7 @@ class Config:
     schedules: Mapping[str, Schedule]  # source name -> schedule
     topics: tuple[Topic, ...]
     channels: Mapping[str, Channel]
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # top level
     redis: str | None = None  # the crawl queue shared by crawler workers
     metrics: MetricsModel | None = None  # where /metrics and /healthz listen; None: off
     web: WebModel | None = None  # where the web app listens, and its token; None: off
@@ -407,6 +428,17 @@ class Config:
     def update_every(self) -> dict[str, timedelta]:
         """Per topic, the least time between two messages about one story to a channel."""
         return {t.name: t.update_every for t in self.topics}
+
+
+def merge_aliases(*tables: Mapping[str, list[str] | tuple[str, ...]]
+                  ) -> dict[str, tuple[str, ...]]:
+    """Alias tables merged in order: a key's aliases in a later table add to its earlier
+    ones (a topic's own to the top level's)."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for table in tables:
+        for key, values in table.items():
+            merged[key] = tuple(dict.fromkeys((*merged.get(key, ()), *values)))
+    return merged
 
 
 def find_config(path: str | Path | None) -> Path:
@@ -498,13 +530,21 @@ def _build(file: Path, model: ConfigModel) -> Config:
             if source not in source_names:
                 problems.append((f"topics[{i}].sources[{j}]", f"unknown source {source!r}"))
         try:
-            query = parse(topic.query)
+            query = expand(parse(topic.query), merge_aliases(model.aliases, topic.aliases),
+                           names=topic.expand)
         except QueryError as exc:
             problems.append((f"topics[{i}].query",
                              f"topic {topic.name!r}: the query does not parse: {exc}"))
             continue
+        meaning = None
+        if topic.like is not None:
+            try:
+                meaning = Meaning(topic.like, topic.min_similarity, require=topic.match == "all")
+            except SemanticUnavailable as exc:
+                problems.append((f"topics[{i}].like", f"topic {topic.name!r}: {exc}"))
+                continue
         topics.append(Topic(
-            name=topic.name, query=query, channels=tuple(topic.notify),
+            name=topic.name, query=query, meaning=meaning, channels=tuple(topic.notify),
             min_score=topic.min_score, sources=frozenset(topic.sources),
             languages=frozenset(code.lower() for code in topic.languages),
             every_article=topic.every_article, updates=topic.updates or "developments",
@@ -556,6 +596,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         schedules={s.name: s.every for s in model.sources},
         topics=tuple(topics),
         channels=channels,
+        aliases={k: tuple(v) for k, v in model.aliases.items()},
         redis=model.redis,
         metrics=model.metrics,
         web=model.web,

@@ -298,6 +298,18 @@ class ArticleTerms(Base):
     terms: Mapped[str] = mapped_column(Text)
 
 
+class ArticleVector(Base):
+    """An article's sentence-embedding vector (alerts.semantic.article_vector), for the
+    topics with a `like:` and their backtests; stored when such a topic was configured."""
+
+    __tablename__ = "article_vectors"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100))  # alerts.semantic.MODEL
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ChannelSend(Base):
     """One message delivered to a channel (an alert, a digest or a summary)."""
 

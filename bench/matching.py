@@ -1,0 +1,203 @@
+"""Benchmark: topic matching on real news, literal words against names' forms and aliases.
+
+Workload: the labelled set in bench/data/matching/ — real full-text articles by US and UK
+outlets (2012–2020) from the Article-Bias-Prediction corpus (Baly et al., EMNLP 2020;
+github.com/ramybaly/Article-Bias-Prediction, data/jsons/, Apache-2.0; `articles.jsonl`
+keeps each article's id in that corpus, outlet, URL and date), and 16 topics in the
+style of "South Korea Ukraine arms" (`topics.json`: a query of country names and a
+subject, the subject's aliases, and the ids of the articles about the topic).
+
+How the articles were chosen and labelled (`topics.json` "labelling"): for each topic,
+from the whole corpus (37,554 articles), a seeded random draw of up to 4 articles the
+literal query matches, 5 that only the expanded query (names' forms + aliases) matches,
+and 5 that neither matches but whose title names one of the topic's countries (near
+misses, and the positives both would miss). Each drawn article was labelled by reading
+its title and lead: about the topic's story or not. Every topic is then run against
+every labelled article (another topic's articles are negatives too).
+
+Measured, in one run, for each matcher: precision, recall and F1 over (topic, article)
+pairs, the time per article to match all topics through a `TopicIndex` (with snippets,
+as live matching does), and the time to decide the matches alone (`Query.score`, no
+snippets: the cost of the expansion itself, apart from the cost of having more matches):
+  literal        the query as written (words ANDed, stemmed)
+  names          names have their forms (alerts/names.py)
+  names_aliases  names' forms and the topics' aliases (the configured default)
+  like_any       names_aliases OR the topic's `like:` text at MIN_SIMILARITY (needs the
+                 `semantic` extra; its time includes the article's vector)
+  like_all       names_aliases AND the `like:` text
+
+Second workload, names alone, when given `--reuters DIR`: Reuters-21578 (Lewis; the
+`data/reut2-*.sgm` files of github.com/Arthur-sauvage/Reuter, research use only: not in
+this repository; bring them with `git clone https://github.com/Arthur-sauvage/Reuter` and
+pass its `data` folder). Its 21,578 wire stories of 1987 carry the editors' own PLACES
+tags. For each tagged country with at least REUTERS_MIN_TAGGED stories (pycountryinfo's
+common name of the tag, e.g. south-korea -> "South Korea"; uk -> "United Kingdom"; the
+usa tag, on 58% of the stories, and tags of countries that no longer exist are left
+out), the query is the country's name; a story is about it when the editors tagged it.
+Literal against names' forms: precision, recall, time per story (dateline and body, as
+an extracted wire story reads).
+
+Run: python bench/matching.py [--reuters DIR]   (last line: one JSON object of the figures)
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import time
+from pathlib import Path
+
+from newswatch.alerts import semantic
+from newswatch.alerts.expansion import expand
+from newswatch.alerts.matcher import Topic, TopicIndex, match_document
+from newswatch.alerts.query import Document, parse
+from newswatch.alerts.semantic import Meaning
+
+DATA = Path(__file__).resolve().parent / "data" / "matching"
+ROUNDS = 5  # timing: the best of ROUNDS passes over all articles
+MIN_SIMILARITY = 0.5
+
+
+def load() -> tuple[list[dict], list[dict]]:
+    articles = [json.loads(line) for line in
+                (DATA / "articles.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    topics = json.loads((DATA / "topics.json").read_text(encoding="utf-8"))["topics"]
+    return articles, topics
+
+
+def matchers(topics: list[dict], semantic: bool) -> dict[str, TopicIndex]:
+    def index(names: bool = True, aliases: bool = True, like: str | None = None) -> TopicIndex:
+        return TopicIndex(
+            Topic(t["name"], expand(parse(t["query"]), t["aliases"] if aliases else None,
+                                    names=names),
+                  meaning=like and Meaning(t["like"], MIN_SIMILARITY, require=like == "all"))
+            for t in topics)
+    found = {"literal": TopicIndex(Topic(t["name"], parse(t["query"])) for t in topics),
+             "names": index(aliases=False),
+             "names_aliases": index()}
+    if semantic:
+        found.update(like_any=index(like="any"), like_all=index(like="all"))
+    return found
+
+
+def evaluate(index: TopicIndex, documents: list[Document], articles: list[dict],
+             truth: set[tuple[str, str]], vectors: list | None) -> dict[str, float]:
+    found = set()
+    best = float("inf")
+    for _ in range(1 if vectors else ROUNDS):  # like: explains its matches with the model
+        start = time.perf_counter()
+        pairs = set()
+        for i, (article, document) in enumerate(zip(articles, documents)):
+            for m in match_document(index, document, vector=vectors[i] if vectors else None):
+                pairs.add((m.topic.name, article["id"]))
+        best = min(best, time.perf_counter() - start)
+        found = pairs
+    decide = float("inf")
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for document in documents:
+            for topic in index.candidates(document):
+                topic.query.score(document)
+        decide = min(decide, time.perf_counter() - start)
+    hit = len(found & truth)
+    precision = hit / len(found) if found else 1.0
+    recall = hit / len(truth)
+    f1 = 2 * precision * recall / (precision + recall) if hit else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
+            "matched": len(found), "ms_per_article": round(best * 1000 / len(articles), 3),
+            "decide_ms_per_article": round(decide * 1000 / len(articles), 3)}
+
+
+REUTERS_MIN_TAGGED = 40
+_REUTERS_TAG_NAMES = {"uk": "United Kingdom"}  # every other tag is a common name, hyphenated
+_STORY = re.compile(r"<REUTERS.*?</REUTERS>", re.S)
+
+
+def _element(story: str, name: str) -> str:
+    found = re.search(rf"<{name}>(.*?)</{name}>", story, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def reuters(folder: Path) -> dict[str, float]:
+    """Names alone on Reuters-21578's place tags (see the module docstring)."""
+    from newswatch.alerts.names import countries
+
+    stories = []
+    for path in sorted(folder.glob("reut2-*.sgm")):
+        for story in _STORY.findall(path.read_text(encoding="latin-1")):
+            tags = set(re.findall(r"<D>(.*?)</D>", _element(story, "PLACES")))
+            text = (_element(story, "DATELINE") + " " + _element(story, "BODY")).strip()
+            stories.append((tags, Document(_element(story, "TITLE"), text)))
+    names = {c.name.casefold(): c.name for c in countries()}
+    counts: dict[str, int] = {}
+    for tags, _ in stories:
+        for tag in tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    chosen = {}
+    for tag, n in counts.items():
+        name = _REUTERS_TAG_NAMES.get(tag) or names.get(tag.replace("-", " "))
+        if tag != "usa" and n >= REUTERS_MIN_TAGGED and name:
+            chosen[tag] = name
+    figures: dict[str, float] = {"reuters_stories": len(stories), "reuters_countries": len(chosen)}
+    print(f"Reuters-21578: {len(stories)} stories, {len(chosen)} countries tagged on "
+          f"{REUTERS_MIN_TAGGED}+ stories")
+    for label, build in (("literal", parse), ("names", lambda q: expand(parse(q)))):
+        index = TopicIndex(Topic(tag, build(name)) for tag, name in sorted(chosen.items()))
+        start = time.perf_counter()
+        found = {(m.topic.name, i) for i, (_, doc) in enumerate(stories)
+                 for m in match_document(index, doc)}
+        ms = (time.perf_counter() - start) * 1000 / len(stories)
+        truth = {(tag, i) for i, (tags, _) in enumerate(stories) for tag in tags if tag in chosen}
+        hit = len(found & truth)
+        precision, recall = hit / max(1, len(found)), hit / len(truth)
+        print(f"  {label:8} precision {precision:.3f}  recall {recall:.3f}  "
+              f"({len(found)} matched, {len(truth)} tagged)  {ms:.3f} ms/story")
+        figures.update({f"reuters_{label}_precision": round(precision, 3),
+                        f"reuters_{label}_recall": round(recall, 3),
+                        f"reuters_{label}_ms_per_story": round(ms, 3)})
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reuters", type=Path, metavar="DIR",
+                        help="Reuters-21578's data folder (reut2-*.sgm), for names alone")
+    args = parser.parse_args()
+    articles, topics = load()
+    truth = {(t["name"], a) for t in topics for a in t["about"]}
+    documents = [Document(a["title"], a["text"]) for a in articles]  # tokenised once
+    results = {}
+    print(f"{len(articles)} articles, {len(topics)} topics, {len(truth)} labelled matches")
+    vectors, vector_ms = None, 0.0
+    if semantic.available():
+        semantic.embed(["warm up"])  # the model's load is not an article's cost
+        start = time.perf_counter()
+        vectors = [semantic.article_vector(a["title"], a["text"]) for a in articles]
+        vector_ms = (time.perf_counter() - start) * 1000 / len(articles)
+    else:
+        print("like: not measured: the semantic extra is not installed")
+    for name, index in matchers(topics, vectors is not None).items():
+        results[name] = r = evaluate(index, documents, articles, truth,
+                                     vectors if name.startswith("like") else None)
+        if name.startswith("like"):
+            r["ms_per_article"] = round(r["ms_per_article"] + vector_ms, 3)
+        print(f"{name:14} precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
+              f"f1 {r['f1']:.3f}  matched {r['matched']:4d}  {r['ms_per_article']:.3f} ms/article"
+              f"  (deciding alone {r['decide_ms_per_article']:.3f})")
+    figures = {
+        "articles": len(articles), "topics": len(topics), "labelled_matches": len(truth),
+        **{f"{m}_{k}": v for m, r in results.items() for k, v in r.items() if k != "matched"},
+        "time_ratio_names_aliases_vs_literal": round(
+            results["names_aliases"]["ms_per_article"] / results["literal"]["ms_per_article"], 2),
+        "decide_ratio_names_aliases_vs_literal": round(
+            results["names_aliases"]["decide_ms_per_article"]
+            / results["literal"]["decide_ms_per_article"], 2),
+    }
+    if args.reuters:
+        figures.update(reuters(args.reuters))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
