@@ -8,7 +8,7 @@ build of torch), which brings the all-MiniLM-L6-v2 sentence-embedding model insi
 
 An article's vector is the normalised embedding of its title and text (the model reads
 the first 256 word pieces: the headline and lead), computed once per article by the
-extraction worker (crawler/analysis.py) and stored (`article_vectors`), so backtests
+extraction worker (corpus/analysis.py) and stored (`article_vectors`), so backtests
 compare stored vectors and never re-read a corpus. A topic matches by meaning when the
 cosine similarity of its `like:` text and the article reaches `min_similarity`. Why it
 matched: the article's sentences most similar to the `like:` text, with their

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from newssite import NewsSite
+from support.newssite import NewsSite
 
 pytestmark = pytest.mark.slow
 
