@@ -44,15 +44,12 @@ alert went out) is settled without a message of its own.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
@@ -70,15 +67,11 @@ from newswatch.alerts.render import (
     render_digest,
     render_update,
 )
+from newswatch.store import dialects
 from newswatch.store.db import Store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus, Story
 
 log = logging.getLogger(__name__)
-
-#: The first key of the outbox's advisory locks (the second is the row id): "nw".
-CLAIM_LOCKS = 0x6E77
-#: How long a SQLite claim holds if its drain neither ends nor is found dead.
-CLAIM_LEASE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -195,15 +188,10 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
            digest_topics: Collection[str], only: Collection[int] | None) -> list[_Due]:
     """The rows this notifier delivers now: pending, due, and not waiting for a digest.
 
-    The single place that selects rows for delivery. On PostgreSQL, where several
-    notifiers (processes, machines) may run, it also claims them so that no two take the
-    same row: a session-level advisory lock per row (`CLAIM_LOCKS`, row id), taken on
-    `claims`, a connection the drain holds until `_unclaim`. A row whose lock another
-    drain holds is skipped; the rows are read again once locked, so a row that a drain
-    settled just before letting go is not taken again. The locks are not part of any
-    transaction, and a notifier that dies (kill -9, a lost machine) loses its connection:
-    PostgreSQL releases its locks, and the next drain takes its rows at once. On SQLite
-    see `_claim_sqlite`.
+    The single place that selects rows for delivery. It also claims them for this drain
+    on `claims`, a connection the drain holds until `_unclaim`, so that any number of
+    drains at once never take the same row (how: each backend's
+    `Dialect.claim_outbox_rows`, newswatch.store.dialects).
     """
     query = select(OutboxRow).where(OutboxRow.status == OutboxStatus.PENDING)
     if not ignore_backoff:
@@ -212,17 +200,8 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
         query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
     if only is not None:
         query = query.where(OutboxRow.id.in_(list(only)))
-    if claims.dialect.name == "sqlite":
-        query = _claim_sqlite(claims, query)
+    query = dialects.of(claims).claim_outbox_rows(claims, query)
     with Session(claims) as session:
-        if claims.dialect.name == "postgresql":
-            candidates = session.scalars(query.with_only_columns(OutboxRow.id)).all()
-            locked = session.scalars(
-                text("SELECT id FROM unnest(CAST(:ids AS integer[])) AS t(id)"
-                     " WHERE pg_try_advisory_lock(:locks, id)"),
-                {"ids": list(candidates), "locks": CLAIM_LOCKS},
-            ).all()
-            query = query.where(OutboxRow.id.in_(locked))
         return [
             _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
                  queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
@@ -232,60 +211,9 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
         ]
 
 
-def _claim_sqlite(claims: Connection, query):
-    """Claim the free rows among `query`'s for this drain; `query` narrowed to them.
-
-    In one IMMEDIATE transaction (SQLite's write lock, taken at BEGIN: no other drain
-    reads between this one's read and its write): the rows whose claim is free (none,
-    expired, or its drain's process dead) get this drain's token."""
-    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    now = datetime.now(timezone.utc)
-    claims.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        candidates = claims.execute(
-            query.with_only_columns(OutboxRow.id, OutboxRow.claimed_by, OutboxRow.claimed_until)).all()
-        won = [row_id for row_id, holder, until in candidates
-               if holder is None or until is None or until <= now or _gone(holder)]
-        if won:
-            claims.execute(update(OutboxRow).where(OutboxRow.id.in_(won))
-                           .values(claimed_by=token, claimed_until=now + CLAIM_LEASE))
-        claims.commit()
-    except BaseException:
-        claims.rollback()
-        raise
-    claims.info["outbox_claim"] = token
-    return query.where(OutboxRow.claimed_by == token)
-
-
-def _gone(holder: str) -> bool:
-    """True if the drain `holder` ran in a process of this host that is no more."""
-    host, _, rest = holder.partition(":")
-    pid_text, _, _nonce = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine's: its lease decides
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # this process's (another drain of it, still running)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _unclaim(claims: Connection) -> None:
     """Let go of the rows `_claim` took on `claims` (before it goes back to the pool)."""
-    if claims.dialect.name == "postgresql":
-        claims.rollback()  # whatever failed mid-claim: the connection must take a statement
-        claims.execute(text("SELECT pg_advisory_unlock_all()"))
-    token = claims.info.pop("outbox_claim", None)
-    if token is not None:
-        claims.rollback()
-        claims.execute(update(OutboxRow).where(OutboxRow.claimed_by == token)
-                       .values(claimed_by=None, claimed_until=None))
-        claims.commit()
+    dialects.of(claims).release_outbox_rows(claims)
 
 
 def _updates_due(store: Store, channel: str, rows: list[_Due], now: datetime,

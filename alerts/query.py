@@ -118,7 +118,9 @@ _APOSTROPHE_MAP = str.maketrans({c: "'" for c in _APOSTROPHES})
 _local = threading.local()
 
 
-def _stemmer() -> Stemmer.Stemmer:
+def stemmer() -> Stemmer.Stemmer:
+    """This thread's English stemmer (the one stemming of queries, index terms and story
+    terms)."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         stemmer = _local.stemmer = Stemmer.Stemmer("english")
@@ -148,9 +150,9 @@ def _normalize(surface: str) -> str:
 def _stems(words: list[str]) -> list[str]:
     """Stems of normalised words; dotted tokens (u.s, 3.5) are kept as they are."""
     if all("." not in w for w in words):
-        return _stemmer().stemWords(words)
+        return stemmer().stemWords(words)
     plain = [w for w in words if "." not in w]
-    stemmed = iter(_stemmer().stemWords(plain))
+    stemmed = iter(stemmer().stemWords(plain))
     return [w if "." in w else next(stemmed) for w in words]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 import re
 import unicodedata
 
@@ -22,3 +23,10 @@ def content_hash(text: str) -> str:
 
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def crc32_key(data: bytes, seed: int = 0) -> int:
+    """CRC-32 of `data` (started from `seed`) as a signed 32-bit integer: what an INTEGER
+    column of every backend holds."""
+    key = zlib.crc32(data, seed)
+    return key - (1 << 32) if key >= 1 << 31 else key

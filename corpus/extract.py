@@ -551,7 +551,7 @@ def _text_author(lines: list[_Line], start: int, last: int, end_heading: int) ->
 #   returns nothing, and paragraphs shared by syndicated copies vanish, which would defeat
 #   dedup levels 2 and 3). A fresh LRUCache per page avoids that but only drops segments
 #   repeated 4+ times within the page, which precision mode and our own clean-up already
-#   catch; it was not worth its ~0.1 ms per page;
+#   catch; it was not worth its cost;
 # - fast: first a fast run (trafilatura's own extractor only); its body is kept when it is
 #   confident (see _confident: at least CONFIDENT_BODY_CHARS characters, trafilatura's
 #   structure test passed), else the full run with the readability/justext comparison that
@@ -1112,8 +1112,8 @@ def _strip_chrome(tree: HtmlElement) -> None:
 
 def _metadata(tree: HtmlElement, url: str) -> trafilatura.metadata.Document:
     # htmldate's extensive search (date patterns anywhere in the page text) is most of the
-    # metadata cost on pages without date markup (10 ms on a 30 kB page, more than the whole
-    # default extraction); it runs on the headline's surroundings only, if needed.
+    # metadata cost on pages without date markup (more than the whole default extraction,
+    # bench/extract.py); it runs on the headline's surroundings only, if needed.
     return trafilatura.extract_metadata(tree, default_url=url, date_config=_date_params(False))
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from newswatch.corpus.dedup import crc32_key
 from newswatch.store.models import NearDupBand, NearDupSignature
 
 SHINGLE = 3  # words; small enough that one edited word spoils only three shingles
@@ -85,8 +86,7 @@ class Signature:
         keys = []
         for band in range(BANDS):
             rows = self.values[band * ROWS:(band + 1) * ROWS]
-            key = zlib.crc32(rows.tobytes(), band)
-            keys.append(key - (1 << 32) if key >= 1 << 31 else key)
+            keys.append(crc32_key(rows.tobytes(), band))
         return keys
 
     def packed(self) -> bytes:

@@ -41,18 +41,18 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-import Stemmer
-from sqlalchemy import bindparam, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 from wordfreq import word_frequency
 
+from newswatch.alerts.query import stemmer
+from newswatch.corpus.dedup import crc32_key
+from newswatch.store import dialects
 from newswatch.store.models import StoryTerm, TermCount
 
 WINDOW = timedelta(days=3)
@@ -104,11 +104,6 @@ people according also another later earlier including like well take took
 """.split())
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    return Stemmer.Stemmer("english")
-
-
 @lru_cache(maxsize=1 << 16)  # a language's common words recur in every article
 def _fold(word: str) -> str:
     word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
@@ -129,7 +124,7 @@ def terms(title: str, text: str) -> Terms:
     its weighted count in the article and its prior document probability."""
     counts: Counter[str] = Counter()
     prior: dict[str, float] = {}
-    stem = _stemmer().stemWord
+    stem = stemmer().stemWord
     body = _tokens(text)
     proper = {_fold(token) for token, sentence_start in body if token[0].isupper() and not sentence_start}
     for tokens, is_title in ((_tokens(title), True), (body, False)):
@@ -172,8 +167,7 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
 
 
 def term_key(term: str) -> int:
-    key = zlib.crc32(term.encode())
-    return key - (1 << 32) if key >= 1 << 31 else key
+    return crc32_key(term.encode())
 
 
 @dataclass(frozen=True)
@@ -204,8 +198,6 @@ _VECTORS = (
     .where(StoryTerm.article_id.in_(bindparam("articles", expanding=True)))
 )
 # Any constant: the key of the one advisory lock that story assignment takes.
-_STORY_LOCK = term_key("newswatch story assignment")
-
 
 def vector(session: Session, mine: Terms) -> dict[int, float]:
     """`mine` as a unit TF-IDF vector over its `VECTOR_TERMS` heaviest terms, by term key,
@@ -238,8 +230,7 @@ def find(session: Session, mine: Terms, at: datetime) -> StoryMatch | None:
     ends: the caller stores the article and commits without delay.
     """
     db = session.connection()
-    if db.dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STORY_LOCK})
+    dialects.of(db).lock_story_assignment(db)
     if not mine:
         return None
     mine_vector = vector(session, mine)
@@ -298,9 +289,7 @@ def remember(session: Session, article_id: int, story_id: int, mine: Terms, at: 
             {"term_key": key, "at": at, "article_id": article_id, "story_id": story_id, "weight": w}
             for key, w in mine_vector.items()])
     keys = sorted({term_key(t) for t in mine} | {term_key(_DOCUMENTS)})
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(TermCount.__table__)
-    session.execute(
-        upsert.on_conflict_do_update(index_elements=["term_key"],
-                                     set_={"documents": TermCount.__table__.c.documents + 1}),
-        [{"term_key": key, "documents": 1} for key in keys])
+    counts = TermCount.__table__.c
+    count_up = dialects.of(session.get_bind()).insert_counting(
+        TermCount.__table__, counts.term_key, counts.documents)
+    session.execute(count_up, [{"term_key": key, "documents": 1} for key in keys])

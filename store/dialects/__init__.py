@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Union
 
-from sqlalchemy import Connection, Engine, Insert, Table, TextClause
+from sqlalchemy import Column, Connection, Engine, Insert, Select, Table, TextClause
 
 #: A full-text condition on index tokens, as a small tree: ("word", token),
 #: ("phrase", tokens), ("all", parts), ("any", parts).
@@ -36,6 +36,26 @@ class Dialect(ABC):
     @abstractmethod
     def full_text_candidates(self, condition: FullText) -> TextClause:
         """A subquery of the ids of articles whose index terms meet `condition`."""
+
+    @abstractmethod
+    def insert_counting(self, table: Table, key: Column, count: Column) -> Insert:
+        """An INSERT of (key, count) rows that adds `count` to an existing row's instead."""
+
+    @abstractmethod
+    def lock_story_assignment(self, connection: Connection) -> None:
+        """Make story assignment one transaction at a time (until the transaction of
+        `connection` ends), so that two writers adding reports of one event at once cannot
+        start two stories."""
+
+    @abstractmethod
+    def claim_outbox_rows(self, claims: Connection, query: Select) -> Select:
+        """Claim for the drain holding `claims` the outbox rows of `query` that no other
+        drain holds, and return `query` narrowed to them. The claim holds until
+        `release_outbox_rows` on the same connection, or until the drain's process dies."""
+
+    @abstractmethod
+    def release_outbox_rows(self, claims: Connection) -> None:
+        """Let go of what `claim_outbox_rows` took on `claims`."""
 
 
 def of(bind: Engine | Connection) -> Dialect:

@@ -1,10 +1,19 @@
 """SQLite: the embedded default (one file, WAL mode, one writer at a time)."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, Insert, Table, TextClause, text
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Column, Connection, Insert, Select, Table, TextClause, text, update
 from sqlalchemy.dialects import sqlite
 
 from newswatch.store.dialects import Dialect, FullText
+from newswatch.store.models import OutboxRow
+
+#: How long an outbox claim holds if its drain neither ends nor is found dead.
+CLAIM_LEASE = timedelta(minutes=15)
 
 
 def _fts5(condition: FullText) -> str:
@@ -31,6 +40,63 @@ class SQLite(Dialect):
     def full_text_candidates(self, condition: FullText) -> TextClause:
         return text("SELECT rowid FROM article_terms_fts WHERE article_terms_fts MATCH :fts"
                     ).bindparams(fts=_fts5(condition))
+
+
+    def insert_counting(self, table: Table, key: Column, count: Column) -> Insert:
+        insert = sqlite.insert(table)
+        return insert.on_conflict_do_update(index_elements=[key.name],
+                                            set_={count.name: count + insert.excluded[count.name]})
+
+    def lock_story_assignment(self, connection: Connection) -> None:
+        pass  # one writer at a time: the ingest transaction is the lock
+
+    def claim_outbox_rows(self, claims: Connection, query: Select) -> Select:
+        # In one IMMEDIATE transaction (the write lock, taken at BEGIN: no other drain reads
+        # between this one's read and its write), the rows whose claim is free (none,
+        # expired, or its drain's process dead) get this drain's token.
+        token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        now = datetime.now(timezone.utc)
+        claims.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            candidates = claims.execute(
+                query.with_only_columns(OutboxRow.id, OutboxRow.claimed_by, OutboxRow.claimed_until)).all()
+            won = [row_id for row_id, holder, until in candidates
+                   if holder is None or until is None or until <= now or _gone(holder)]
+            if won:
+                claims.execute(update(OutboxRow).where(OutboxRow.id.in_(won))
+                               .values(claimed_by=token, claimed_until=now + CLAIM_LEASE))
+            claims.commit()
+        except BaseException:
+            claims.rollback()
+            raise
+        claims.info["outbox_claim"] = token
+        return query.where(OutboxRow.claimed_by == token)
+
+    def release_outbox_rows(self, claims: Connection) -> None:
+        token = claims.info.pop("outbox_claim", None)
+        if token is not None:
+            claims.rollback()
+            claims.execute(update(OutboxRow).where(OutboxRow.claimed_by == token)
+                           .values(claimed_by=None, claimed_until=None))
+            claims.commit()
+
+
+def _gone(holder: str) -> bool:
+    """True if the drain `holder` ran in a process of this host that is no more."""
+    host, _, rest = holder.partition(":")
+    pid_text, _, _nonce = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's: its lease decides
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this process's (another drain of it, still running)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 DIALECT = SQLite()
