@@ -46,7 +46,8 @@ def available() -> bool:
 
 
 @lru_cache(maxsize=1)
-def _model():
+def load():
+    """The model, loaded once per process. Raises SemanticUnavailable without the extra."""
     if not available():
         raise SemanticUnavailable()
     os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are in the package: never fetch
@@ -65,7 +66,7 @@ def _model():
 def embed(texts: list[str]):
     """Normalised float32 embeddings (a numpy array, one row per text)."""
     with _lock:  # one model per process, not safe to call from two threads at once
-        return _model().encode(texts, normalize_embeddings=True, convert_to_numpy=True,
+        return load().encode(texts, normalize_embeddings=True, convert_to_numpy=True,
                                 show_progress_bar=False)
 
 

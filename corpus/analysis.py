@@ -63,8 +63,14 @@ _topics: TopicIndex = TopicIndex(())
 
 
 def init_worker(topics: Sequence[Topic]) -> None:
+    """Set the worker's topics; with a `like:` topic, load the embedding model now, so that
+    no page's extraction deadline pays for it."""
     global _topics
     _topics = TopicIndex(topics)
+    if _topics.needs_vectors:
+        from newswatch.alerts.semantic import load
+
+        load()
 
 
 def extract_and_analyse(body: bytes, url: str, content_type: str | None,
