@@ -71,7 +71,7 @@ def test_without_a_vector_like_adds_nothing_and_all_matches_nothing():
 
 def test_a_like_topic_without_the_extra_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.setattr(semantic, "available", lambda: False)
-    semantic._model.cache_clear()
+    semantic.load.cache_clear()
     try:
         path = tmp_path / "newswatch.yaml"
         path.write_text(f"topics:\n  - name: korea-arms\n    query: {QUERY}\n"
@@ -79,7 +79,7 @@ def test_a_like_topic_without_the_extra_is_a_config_error(tmp_path, monkeypatch)
         with pytest.raises(ConfigError) as err:
             load_config(path)
     finally:
-        semantic._model.cache_clear()
+        semantic.load.cache_clear()
     assert str(err.value) == (
         f"{path}: topics[0].like: topic 'korea-arms': like: needs the 'semantic' extra, "
         "which is not installed (pip install 'newswatch[semantic]', after a CPU build of torch)")
