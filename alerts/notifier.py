@@ -67,7 +67,7 @@ from newswatch.alerts.render import (
     render_digest,
     render_update,
 )
-from newswatch.store import dialects
+from newswatch.store import availability, dialects
 from newswatch.store.db import Store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus, Story
 
@@ -431,7 +431,13 @@ def _accepted(store: Store, channel: Channel, endpoint: Endpoint, entries: list[
               first: bool) -> None:
     """Record that `endpoint` accepted the message for `entries`, and which articles it
     carried: the commit that closes the send window. Kept to one small transaction,
-    right after Apprise returned."""
+    right after Apprise returned; through a database outage it waits for the database
+    (the message is out: giving up here would send it again)."""
+    availability.SERVERS.retry(lambda: _record_accepted(store, channel, endpoint, entries, first))
+
+
+def _record_accepted(store: Store, channel: Channel, endpoint: Endpoint, entries: list[_Entry],
+                     first: bool) -> None:
     with store.session() as session:
         for entry in entries:
             for row in entry.rows:
