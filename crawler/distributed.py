@@ -285,12 +285,7 @@ class _OnDemand:
                 return None
         except redis.RedisError as exc:
             return _outage(exc, None)  # the source's next run follows it
-        try:
-            return super().follow_article(url)  # asks the database whether it is known
-        except SQLAlchemyError as exc:
-            _outage(exc, None)
-            self.redis.srem(followed_key(self.name), url)  # the next run follows it again
-            return None
+        return super().follow_article(url)
 
     def _report(self) -> None:
         """Add the failures and refusals this worker counted since its last report, and
