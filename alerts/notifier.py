@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
@@ -213,7 +214,12 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
 
 def _unclaim(claims: Connection) -> None:
     """Let go of the rows `_claim` took on `claims` (before it goes back to the pool)."""
-    dialects.of(claims).release_outbox_rows(claims)
+    try:
+        dialects.of(claims).release_outbox_rows(claims)
+    except SQLAlchemyError as exc:
+        if availability.outage_of(exc) is None:
+            raise
+        # The connection went in an outage, and its claims with it.
 
 
 def _updates_due(store: Store, channel: str, rows: list[_Due], now: datetime,

@@ -156,7 +156,7 @@ class Availability:
                 continue
             self.answered(server)
 
-    def retry(self, call: Callable[[], T], what: str = "") -> T:
+    def retry(self, call: Callable[[], T]) -> T:
         """`call()`, again and again through outages (waiting for the server to answer,
         with backoff when it has no probe), until it returns or raises something else.
         Raises `Unavailable` if the process stops meanwhile. For threads, not the loop."""

@@ -85,15 +85,17 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, migrate: bool = True, wait: float = 0) -> Store:
-    """The store at `url`, its schema migrated (unless not `migrate`). A database that
-    does not answer is waited for up to `wait` seconds (one line when the wait starts,
-    one when it ends; `availability`), then `Unavailable` is raised."""
+def open_store(url: str, migrate: bool = True, wait: float | None = None) -> Store:
+    """The store at `url`, its schema migrated (unless not `migrate`). Given `wait`, a
+    database that does not answer is waited for up to `wait` seconds (one line when the
+    wait starts, one when it ends; `availability`), then `Unavailable` is raised."""
     engine = make_engine(url)
-    if migrate:
+    if migrate and wait is not None:
         try:
             availability.within(wait, availability.DATABASE, lambda: upgrade(engine))
         except availability.Unavailable:
             engine.dispose()
             raise
+    elif migrate:
+        upgrade(engine)
     return Store(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,29 +1,31 @@
-"""PostgreSQL and Redis going away under a distributed run (issue 21): one scheduler, one
-crawler worker and one notifier, each a process, on a PostgreSQL cluster and a Redis
-server of the test's own, each stopped and started again while articles arrive through a
-feed. Every article is alerted once, no process exits, and each process that met an
-outage logged it as one pair of lines (no tracebacks)."""
+"""PostgreSQL and Redis going away (issue 21), on a PostgreSQL cluster and a Redis server
+of the test's own (tests/support/ownservers.py).
+
+Under a distributed run (one scheduler, one crawler worker and one notifier, each a
+process), each stopped and started again while articles arrive through a feed: every
+article is alerted once, no process exits, and each process that met an outage logged it
+as one pair of lines (no tracebacks). And a message a service accepted just as the
+database went away is recorded when it is back: sent once."""
 from __future__ import annotations
 
-import glob
-import os
-import pwd
+import logging
 import re
-import shutil
 import signal
-import socket
 import subprocess
-import tempfile
+import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from support.bigsite import KOREA_QUERY, article
-from support.mailservers import wait_for
+from support.mailservers import free_port, wait_for
 from support.newssite import NewsSite
+from support.ownservers import postgres, redis_server  # noqa: F401  (fixtures)
+from newswatch.alerts.delivery import build_channel
+from newswatch.alerts.health import enqueue_notice
+from newswatch.alerts.notifier import drain
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, OutboxRow
 
@@ -32,110 +34,19 @@ pytestmark = pytest.mark.slow
 BATCH = 10  # articles added to the feed before and during each outage
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Postgres:
-    """A PostgreSQL cluster in a temporary directory (as the `postgres` user when the
-    tests run as root: initdb refuses root)."""
-
-    def __init__(self):
-        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not binaries:
-            pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
-        self.bin = Path(binaries[-1]).parent
-        self.dir = Path(tempfile.mkdtemp(prefix="nw-outage-pg-"))
-        self.as_user = []
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.dir, user.pw_uid, user.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.port = _free_port()
-        self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, program: str, *args: str) -> None:
-        subprocess.run([*self.as_user, str(self.bin / program), *args], check=True,
-                       capture_output=True, timeout=60)
-
-    def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w", "start",
-                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
-
-    def remove(self) -> None:
-        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"),
-                        "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Redis:
-    """A redis-server on a free port, without persistence: a restart loses its data, as
-    a failover to an empty replica would."""
-
-    def __init__(self):
-        if shutil.which("redis-server") is None:
-            pytest.skip("no redis-server")
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self._answers, timeout=20)
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-
-
-@pytest.fixture
-def postgres():
-    server = Postgres()
-    yield server
-    server.remove()
-
-
-@pytest.fixture
-def redis_server():
-    server = Redis()
-    yield server
-    if server.process.poll() is None:
-        server.stop()
-
-
-def _healthz(port: int) -> tuple[int, str]:
+def _get(port: int, path: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
 
 
-def test_roles_ride_out_database_and_redis_outages(newswatch, webhook_server, postgres, redis_server):
+def _healthz(port: int) -> tuple[int, str]:
+    return _get(port, "/healthz")
+
+
+def test_roles_ride_out_database_and_redis_outages(newswatch, webhook_server, postgres, redis_server):  # noqa: F811
     site = NewsSite(articles=[]).start()
     added: list[str] = []
 
@@ -161,7 +72,7 @@ def test_roles_ride_out_database_and_redis_outages(newswatch, webhook_server, po
         "channels": {"hook": [webhook_server.apprise_url()]},
     }
     roles = ["crawler", "notifier", "scheduler"]
-    ports = {role: _free_port() for role in roles}  # each role's /healthz
+    ports = {role: free_port() for role in roles}  # each role's /healthz
     logs = {role: newswatch.workdir / f"{role}.log" for role in roles}
     processes = {}
     for role in roles:
@@ -207,15 +118,17 @@ def test_roles_ride_out_database_and_redis_outages(newswatch, webhook_server, po
         postgres.stop()
         wait_for(lambda: unhealthy("notifier", "database") and unhealthy("crawler", "database")
                  and requested(batch) == len(batch), timeout=30)
+        assert 'newswatch_server_unreachable{server="database"} 1.0' in _get(ports["notifier"], "/metrics")[1]
         postgres.start()
         settle(60)
         assert "not stored" not in text("crawler")
 
-        # Then Redis, which comes back empty (no persistence): the source's next run
-        # queues again what was lost.
-        batch = add_articles(BATCH, delay=1.5)
+        # Then Redis, while articles are being fetched, and more arrive meanwhile; it
+        # comes back empty (no persistence): the source's next run queues what it lost.
+        batch = add_articles(BATCH // 2, delay=1.5)
         wait_for(lambda: requested(batch) >= 2, timeout=30)
         redis_server.stop()
+        add_articles(BATCH // 2, delay=0)
         wait_for(lambda: unhealthy("crawler", "redis") and unhealthy("scheduler", "redis"), timeout=30)
         redis_server.start()
         settle(60)
@@ -255,3 +168,34 @@ def test_roles_ride_out_database_and_redis_outages(newswatch, webhook_server, po
             ended = re.findall(rf"INFO \S+: {server} reachable again after [\d.]+s", log)
             assert len(started) == len(ended) == 1 if server in met[role] else len(started) == len(ended) <= 1, (
                 role, server, started, ended)
+
+
+def test_a_send_that_straddles_a_database_outage_is_recorded_once_it_is_back(
+        postgres, webhook_server, caplog):  # noqa: F811  (fixture)
+    store = open_store(postgres.url)
+    with store.session() as session:
+        enqueue_notice(session, ["hook"], "source broken: bignews", "three failed runs")
+    channels = {"hook": build_channel("hook", [webhook_server.apprise_url()])}
+    webhook_server.delay = 2.0  # the service answers after the database went away
+    caplog.set_level(logging.INFO, logger="newswatch.store.availability")
+
+    def database_away_then_back() -> None:
+        wait_for(lambda: webhook_server.posts, timeout=30)
+        postgres.stop()
+        wait_for(lambda: "database unreachable" in caplog.text, timeout=30)
+        postgres.start()
+
+    outage = threading.Thread(target=database_away_then_back)
+    outage.start()
+    try:
+        result = drain(store, channels)
+    finally:
+        outage.join()
+    assert (result.sent, result.failed) == (1, 0)
+    webhook_server.delay = 0.0
+    assert drain(store, channels).sent == 0  # nothing left to send: it went out once
+    assert len(webhook_server.posts) == 1
+    with store.session() as session:
+        assert session.scalars(select(OutboxRow.status)).all() == ["sent"]
+    store.close()
+    assert "database reachable again" in caplog.text
