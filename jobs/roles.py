@@ -4,6 +4,9 @@
 exactly one `scheduler` (APScheduler 3 cannot share its job store) puts due sources on
 the queue, any number of `crawler` workers crawl them, any number of `notifier`s deliver
 the outbox. A role that does not crawl starts no extraction or ingest process.
+
+Every scheduled job runs under `availability.guard`: a run that meets a database or
+Redis outage is skipped, the outage logged once (not a traceback per run).
 """
 from __future__ import annotations
 
@@ -23,9 +26,6 @@ if TYPE_CHECKING:  # the CLI reads ROLES without loading the scheduler or Scrapy
     from newswatch.jobs.daemon import App
 
 log = logging.getLogger(__name__)
-
-# Every scheduled job runs under `availability.guard`: a run that meets a database or
-# Redis outage is logged once for the outage (not a traceback per run) and skipped.
 
 DRAIN_EVERY_S = 5
 

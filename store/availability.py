@@ -47,6 +47,11 @@ class Unavailable(Exception):
         return f"{self.server} unreachable: {self.reason}"
 
 
+#: PostgreSQL's SQLSTATEs of a server going or gone: connection exceptions (class 08), an
+#: administrator's or a crash's shutdown, a server still starting.
+_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
 def outage_of(exc: BaseException) -> str | None:
     """`DATABASE` or `REDIS` if `exc` says that server is unreachable, else None."""
     if isinstance(exc, Unavailable):
@@ -56,14 +61,14 @@ def outage_of(exc: BaseException) -> str | None:
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return DATABASE
-        orig = exc.orig
-        if type(orig).__module__.startswith("sqlite3"):
-            return None  # `database is locked` and the like: not an outage
-        if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            return DATABASE
-    if type(exc).__module__.startswith("psycopg") and type(exc).__name__ in ("OperationalError", "InterfaceError"):
+        exc = exc.orig
+    if type(exc).__module__.split(".")[0] != "psycopg":
+        return None  # SQLite's `database is locked` and the like: not an outage
+    # psycopg: no SQLSTATE when the client could not reach the server or lost it.
+    state = getattr(exc, "sqlstate", None)
+    if type(exc).__name__ in ("OperationalError", "InterfaceError") and state is None:
         return DATABASE
-    return None
+    return DATABASE if state is not None and state.startswith(_GONE_STATES) else None
 
 
 def reason_of(exc: BaseException) -> str:

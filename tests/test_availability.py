@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import threading
 
+import psycopg
 import pytest
 import redis
 from sqlalchemy import create_engine, text
@@ -44,10 +45,13 @@ def _postgres_refused() -> BaseException:
     (lambda: redis.TimeoutError("Timeout reading from socket"), REDIS),
     (lambda: redis.ResponseError("WRONGTYPE"), None),  # a bug, not an outage
     (_postgres_refused, DATABASE),
+    (lambda: OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("terminating connection")), DATABASE),
+    (lambda: OperationalError("UPDATE", {}, psycopg.errors.DeadlockDetected("deadlock detected")), None),
     (_sqlite_locked, None),  # SQLite waits in its busy timeout, then fails as before
     (lambda: Unavailable(DATABASE, "refused"), DATABASE),  # from the ingest process
     (lambda: ValueError("boom"), None),
-], ids=["redis-refused", "redis-timeout", "redis-response", "postgres-refused", "sqlite-locked",
+], ids=["redis-refused", "redis-timeout", "redis-response", "postgres-refused",
+        "postgres-shutdown", "postgres-deadlock", "sqlite-locked",
         "unavailable", "other"])
 def test_which_errors_are_outages(make, server):
     assert outage_of(make()) == server

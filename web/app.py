@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route
 
-from newswatch.store.availability import DATABASE, SERVERS, outage_of, reason_of
+from newswatch.store.availability import DATABASE, SERVERS, outage_of
 from newswatch.store.db import Store
 from newswatch.web import api, pages, read
 from newswatch.web.auth import SESSION_COOKIE, SESSION_DAYS, LoginRequired
@@ -52,16 +52,17 @@ def _ops_routes(metrics: Callable[[], bytes], store: Store) -> list[Route]:
 
 def _problems(store: Store) -> list[str]:
     """What is wrong: the database does not answer now, or a server this process uses is
-    in an outage (`availability.SERVERS`: Redis, for the roles that use it)."""
-    down = SERVERS.down()
+    in an outage (`availability.SERVERS`: Redis, for the roles that use it). Named, not
+    detailed: the page needs no token, and the log has the reason."""
+    down = set(SERVERS.down())
     try:
         with store.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except SQLAlchemyError as exc:
         if outage_of(exc) is not None:
             SERVERS.failed(DATABASE, exc)
-        down.setdefault(DATABASE, reason_of(exc))
-    return [f"{server} unreachable: {reason}" for server, reason in sorted(down.items())]
+        down.add(DATABASE)
+    return [f"{server} unreachable" for server in sorted(down)]
 
 
 def ops_app(metrics: Callable[[], bytes], store: Store) -> Starlette:
