@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newswatch.alerts.delivery import Channel, Endpoint, Outcome, deliver
@@ -67,7 +68,7 @@ from newswatch.alerts.render import (
     render_digest,
     render_update,
 )
-from newswatch.store import dialects
+from newswatch.store import availability, dialects
 from newswatch.store.db import Store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus, Story
 
@@ -213,7 +214,12 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
 
 def _unclaim(claims: Connection) -> None:
     """Let go of the rows `_claim` took on `claims` (before it goes back to the pool)."""
-    dialects.of(claims).release_outbox_rows(claims)
+    try:
+        dialects.of(claims).release_outbox_rows(claims)
+    except SQLAlchemyError as exc:
+        if availability.outage_of(exc) is None:
+            raise
+        # The connection went in an outage, and its claims with it.
 
 
 def _updates_due(store: Store, channel: str, rows: list[_Due], now: datetime,
@@ -431,7 +437,13 @@ def _accepted(store: Store, channel: Channel, endpoint: Endpoint, entries: list[
               first: bool) -> None:
     """Record that `endpoint` accepted the message for `entries`, and which articles it
     carried: the commit that closes the send window. Kept to one small transaction,
-    right after Apprise returned."""
+    right after Apprise returned; through a database outage it waits for the database
+    (the message is out: giving up here would send it again)."""
+    availability.SERVERS.retry(lambda: _record_accepted(store, channel, endpoint, entries, first))
+
+
+def _record_accepted(store: Store, channel: Channel, endpoint: Endpoint, entries: list[_Entry],
+                     first: bool) -> None:
     with store.session() as session:
         for entry in entries:
             for row in entry.rows:

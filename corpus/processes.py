@@ -21,6 +21,7 @@ from newswatch.alerts.matcher import Topic
 from newswatch.corpus.analysis import init_worker
 from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.corpus.ingest import Addition, Corpus, IngestError, Ingested
+from newswatch.store import availability
 from newswatch.store.db import open_store
 
 log = logging.getLogger(__name__)
@@ -192,15 +193,25 @@ def _store_batch(additions: list[Addition]) -> list[Ingested | IngestError]:
     if len(additions) > 1:
         try:
             return _corpus.add_many(additions)
-        except Exception:  # noqa: BLE001 — retried one by one, where each error is reported
+        except Exception as exc:  # noqa: BLE001 — retried one by one, where each error is reported
+            _raise_outage(exc)
             log.debug("a batch of %d articles failed; storing them one by one", len(additions))
     outcomes: list[Ingested | IngestError] = []
     for a in additions:
         try:
             outcomes.append(_corpus.add(a.article, a.source, a.via, a.analysis))
         except Exception as exc:  # noqa: BLE001 — handed to the article's pipeline step
+            _raise_outage(exc)
             outcomes.append(IngestError(f"{a.article.url}: {type(exc).__name__}: {exc}"))
     return outcomes
+
+
+def _raise_outage(exc: Exception) -> None:
+    """The database is away: the whole batch waits for it (`IngestWriter._store`), no
+    article fails for it."""
+    server = availability.outage_of(exc)
+    if server is not None:
+        raise availability.Unavailable(server, availability.reason_of(exc)) from None
 
 
 class IngestWriter:
@@ -287,7 +298,11 @@ class IngestWriter:
         additions = [a for _, a in batch]
         for _ in range(2):
             try:
-                outcomes = self._pool.submit(_store_batch, additions).result()
+                # Through a database outage the batch waits, and is stored when it is back.
+                outcomes = availability.SERVERS.retry(lambda: self._pool.submit(_store_batch, additions).result())
+                break
+            except availability.Unavailable as exc:  # the process is stopping meanwhile
+                outcomes = [IngestError(str(exc))] * len(batch)
                 break
             except BrokenProcessPool:
                 # Its transaction was rolled back, or committed just before it died: a

@@ -16,8 +16,10 @@ from typing import Mapping
 
 from scrapy import Request
 from scrapy.http import Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.corpus.dedup import url_hash
+from newswatch.store.availability import DATABASE, SERVERS, outage_of
 from newswatch.store.db import Store
 from newswatch.store.models import Validator
 
@@ -39,13 +41,19 @@ class ConditionalGetMiddleware:
         if not request.meta.get("conditional") or "redirect_urls" in request.meta:
             return None
         store = self.crawler.spider.context.corpus.store
-        with store.session() as session:
-            known = session.get(Validator, url_hash(request.url))
-            if known is not None:
-                if known.etag:
-                    request.headers.setdefault("If-None-Match", known.etag)
-                if known.last_modified:
-                    request.headers.setdefault("If-Modified-Since", known.last_modified)
+        try:
+            with store.session() as session:
+                known = session.get(Validator, url_hash(request.url))
+        except SQLAlchemyError as exc:
+            if outage_of(exc) is None:
+                raise
+            SERVERS.failed(DATABASE, exc)  # the database is away: an unconditional request
+            return None
+        if known is not None:
+            if known.etag:
+                request.headers.setdefault("If-None-Match", known.etag)
+            if known.last_modified:
+                request.headers.setdefault("If-Modified-Since", known.last_modified)
         return None
 
     def process_response(self, request: Request, response: Response, spider=None):

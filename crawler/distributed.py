@@ -43,6 +43,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.queue import FifoQueue
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.crawler import queuecodec
 from newswatch.crawler.crawl import SETTINGS, CrawlContext, SourceRun, record, spider_class
@@ -50,6 +51,7 @@ from newswatch.crawler.queuecodec import BadQueueEntry
 from newswatch.crawler.refusal import REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
 from newswatch.crawler.spiders.base import FAILED, NewsSpider
+from newswatch.store.availability import DATABASE, REDIS, SERVERS, outage_of
 from newswatch.store.models import Article
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,13 @@ class LeasedQueue(FifoQueue):
         self.returned = returned_key(spider.name)
 
     def __len__(self) -> int:
-        return self.server.llen(self.key) + self.server.llen(self.returned)
+        # Through a Redis outage the queue looks empty: the spider idles until Redis is back.
+        if SERVERS.is_down(REDIS):
+            return 0
+        try:
+            return self.server.llen(self.key) + self.server.llen(self.returned)
+        except redis.RedisError as exc:
+            return _outage(exc, 0)
 
     def _encode_request(self, request):
         return queuecodec.encode(request, self.spider)
@@ -139,9 +147,28 @@ class LeasedQueue(FifoQueue):
         return queuecodec.decode(encoded_request, self.spider)
 
     def pop(self, timeout=0):
-        while (data := self.server.lmove(self.returned, self.taken, "RIGHT", "LEFT")) is not None:
+        """The next request, or None (also through an outage of Redis or the database)."""
+        if SERVERS.is_down(REDIS):
+            return None
+        try:
+            return self._pop()
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            return _outage(exc, None)
+
+    def _pop(self):
+        while (not SERVERS.is_down(DATABASE)
+               and (data := self.server.lmove(self.returned, self.taken, "RIGHT", "LEFT")) is not None):
             request = self._take(data)
-            if request is not None and not self.spider.context.corpus.known(request.url):
+            try:
+                known = request is not None and self.spider.context.corpus.known(request.url)
+            except SQLAlchemyError:
+                # The database is away: the request goes back to be popped first again.
+                with self.server.pipeline() as pipe:
+                    pipe.lrem(self.taken, 1, data)
+                    pipe.rpush(self.returned, data)
+                    pipe.execute()
+                raise
+            if request is not None and not known:
                 return request
             self.server.lrem(self.taken, 1, data)
         while (data := self.server.lmove(self.key, self.taken, "RIGHT", "LEFT")) is not None:
@@ -159,6 +186,16 @@ class LeasedQueue(FifoQueue):
             log.warning("dropped an entry of the queue %s that is not a newswatch request: %s",
                         self.key, exc, extra={"source": self.spider.source.name})
             return None
+
+
+def _outage(exc: Exception, instead):
+    """`instead`, once `exc` is reported as an outage (`availability`); anything else
+    is raised."""
+    server = outage_of(exc)
+    if server is None:
+        raise exc
+    SERVERS.failed(server, exc)
+    return instead
 
 
 def followed_key(spider: str) -> str:
@@ -203,8 +240,18 @@ class _OnDemand:
             log.warning("Scrapy's engine has no heartbeat interval to shorten; idle polls every few seconds")
 
     def idle(self) -> None:
-        if self._starting:
-            raise DontCloseSpider  # its first requests are not queued yet
+        """Idle: report, record a run that is over, start a due one. Never closes the
+        spider; through an outage of Redis or the database it waits for the next idle
+        tick after the server is back."""
+        if self._starting or SERVERS.down():
+            raise DontCloseSpider  # its first requests are not queued yet; or an outage
+        try:
+            self._idle()
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            _outage(exc, None)
+        raise DontCloseSpider
+
+    def _idle(self) -> None:
         worker = self.crawler.settings["NEWSWATCH_WORKER"]
         self._report()
         # Idle: every request this worker took is stored, skipped or failed.
@@ -218,7 +265,6 @@ class _OnDemand:
                 pipe.set(starting_key(self.name), 1, ex=60)
                 pipe.execute()
             deferred_from_coro(self._start_run())
-        raise DontCloseSpider
 
     async def _start_run(self) -> None:
         # The spider outlives its runs: what one run followed, the next may follow again.
@@ -234,8 +280,11 @@ class _OnDemand:
     def follow_article(self, url: str):
         # Once per run over all workers: a listing returned from a dead worker and read
         # again must not queue a second request for what is already queued.
-        if not self.redis.sadd(followed_key(self.name), url):
-            return None
+        try:
+            if not self.redis.sadd(followed_key(self.name), url):
+                return None
+        except redis.RedisError as exc:
+            return _outage(exc, None)  # the source's next run follows it
         return super().follow_article(url)
 
     def _report(self) -> None:
@@ -270,6 +319,17 @@ class _OnDemand:
         if not deleted or b"started" not in fields:
             return
         started = float(fields[b"started"])
+        try:
+            result = self._record_run(fields, started)
+        except SQLAlchemyError:
+            self.redis.hset(run, mapping=fields)  # the database is away: recorded when it is back
+            raise
+        log.info("source %s: run over: %d new, %d duplicate, %d failed in %.1fs%s",
+                 result.source, result.new, result.duplicate, result.failed, result.duration_s,
+                 f" ({result.error})" if result.error else "", extra={"source": result.source})
+        self.run_over(result)
+
+    def _record_run(self, fields: dict, started: float) -> SourceRun:
         with self.context.corpus.store.session() as session:
             new, duplicate = session.execute(
                 select(func.count(Article.id).filter(Article.duplicate_of.is_(None)),
@@ -286,10 +346,7 @@ class _OnDemand:
             refused_file=int(fields.get(REFUSED_FILE.encode(), 0)),
         )
         record(self.context.corpus.store, result)
-        log.info("source %s: run over: %d new, %d duplicate, %d failed in %.1fs%s",
-                 result.source, result.new, result.duplicate, result.failed, result.duration_s,
-                 f" ({result.error})" if result.error else "", extra={"source": result.source})
-        self.run_over(result)
+        return result
 
 
 def on_demand(spider_class: type[NewsSpider]) -> type[NewsSpider]:
@@ -328,10 +385,12 @@ class Worker:
     async def _beat_until_cancelled(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
+            if SERVERS.is_down(REDIS):
+                continue
             try:
                 await asyncio.to_thread(self.beat)
-            except redis.RedisError as exc:  # Redis away for a moment: beat again later
-                log.warning("worker heartbeat failed: %s", exc)
+            except redis.RedisError as exc:  # Redis away: beat again when it is back
+                _outage(exc, None)
 
     def beat(self) -> None:
         """Say this worker is alive; hand back the requests of workers that are not."""

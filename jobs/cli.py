@@ -161,7 +161,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from newswatch.jobs.daemon import App, run_on_reactor
+    from newswatch.jobs.daemon import App, run_on_reactor, wait_for_servers
+    from newswatch.store.availability import Unavailable
 
     config = load_config(args.config)
     if ROLES[args.role].needs_redis and not config.redis:
@@ -169,7 +170,13 @@ def cmd_run(args) -> int:
                                                   "(e.g. redis: redis://127.0.0.1:6379/0)")])
 
     async def main() -> int:
-        app = App(config, role=ROLES[args.role])
+        try:  # the database and Redis may be starting too: wait for them (`startup_wait`)
+            store = await asyncio.to_thread(wait_for_servers, config)
+        except Unavailable as exc:
+            log.error("%s after waiting %ds (startup_wait); exiting", exc,
+                      config.startup_wait.total_seconds())
+            return EXIT_FAILED
+        app = App(config, store=store, role=ROLES[args.role])
         try:
             return await (app.once() if args.once else app.serve())
         finally:

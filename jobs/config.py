@@ -384,6 +384,8 @@ def _database(value: str) -> str:
 class ConfigModel(_Model):
     database: Annotated[str, AfterValidator(_database)] = DEFAULT_DATABASE
     redis: str | None = None  # redis://host:6379/0, for `run --role scheduler|crawler`
+    # How long `run` waits at start for the database and Redis to answer, then exits 1.
+    startup_wait: Duration = timedelta(minutes=5)
     metrics: MetricsModel | None = None
     web: WebModel | None = None
     retention: Annotated[timedelta | None, BeforeValidator(_retention)] = None
@@ -419,6 +421,7 @@ class Config:
     templates: Templates | None = None  # None: the built-in templates
     health: tuple[str, ...] = ()  # channel names for "source broken" / "recovered" alerts
     crawl_settings: Mapping[str, Any] = field(default_factory=dict)  # Scrapy settings
+    startup_wait: timedelta = timedelta(minutes=5)  # for the database and Redis, at start
 
     @property
     def digest_topics(self) -> frozenset[str]:
@@ -607,6 +610,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         templates=templates,
         health=tuple(model.health),
         crawl_settings=model.crawl.scrapy_settings(),
+        startup_wait=model.startup_wait,
     )
 
 

@@ -33,6 +33,8 @@ from newswatch.jobs.metrics import Metrics
 from newswatch.jobs.retention import forget_bodies
 from newswatch.jobs.roles import ALL, Role
 from newswatch.jobs.schedule import next_runs
+from newswatch.store import availability
+from newswatch.store.availability import DATABASE, REDIS, SERVERS
 from newswatch.store.db import Store, open_store
 from newswatch.web.app import create_app, ops_app
 from newswatch.web.context import WebContext
@@ -74,6 +76,29 @@ def run_on_reactor(main: Callable[[], Awaitable[int]]) -> int:
     return outcome.get("status", 0)
 
 
+def wait_for_servers(config: Config) -> Store:
+    """The config's store, migrated, once the database answers; and Redis, if the config
+    names one, answering too: each waited for up to `config.startup_wait` (a line when a
+    wait starts and one when it ends), else `availability.Unavailable`."""
+    seconds = config.startup_wait.total_seconds()
+    store = open_store(config.database, wait=seconds)
+    if config.redis:
+        server = redis.Redis.from_url(config.redis)
+        try:
+            availability.within(seconds, REDIS, server.ping)
+        except availability.Unavailable:
+            store.close()
+            raise
+        finally:
+            server.close()
+    return store
+
+
+def _ping_database(store: Store) -> None:
+    with store.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
 class App:
     """Everything a config wires together. Build it on the running reactor's loop."""
 
@@ -94,6 +119,10 @@ class App:
         self.web: WebContext | None = None
         self.metrics = Metrics(self.store)
         self.redis = redis.Redis.from_url(config.redis) if config.redis else None
+        # How this process tells that a server is back after an outage (availability).
+        SERVERS.probe(DATABASE, lambda: _ping_database(self.store))
+        if self.redis is not None:
+            SERVERS.probe(REDIS, self.redis.ping)
 
     async def crawl(self, names: Iterable[str] | None = None) -> list[SourceRun]:
         """Crawl the named sources (by default every enabled one) at once."""
@@ -145,7 +174,8 @@ class App:
         return result
 
     async def mark_due(self, source: Source) -> None:
-        await asyncio.to_thread(mark_due, self.redis, source)
+        # Through a Redis outage the run waits for Redis rather than being skipped.
+        await asyncio.to_thread(SERVERS.retry, lambda: mark_due(self.redis, source))
 
     async def retain(self) -> int:
         return await asyncio.to_thread(forget_bodies, self.store, self.config.retention)
@@ -185,6 +215,7 @@ class App:
         await stop.wait()
 
         log.info("stopping")
+        SERVERS.stopping.set()  # work waiting for a server gives up (and is done again later)
         scheduler.pause()  # no new work; the jobs running now finish below
         try:
             async with asyncio.timeout(STOP_TIMEOUT_S):

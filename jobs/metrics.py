@@ -18,11 +18,13 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.notifier import DrainResult
 from newswatch.crawler.crawl import SourceRun
 from newswatch.crawler.pipelines import DUPLICATE, NEW
 from newswatch.crawler.spiders.base import FAILED
+from newswatch.store.availability import DATABASE, REDIS, SERVERS, outage_of
 from newswatch.store.db import Store
 from newswatch.store.models import Match, OutboxRow, OutboxStatus
 
@@ -107,12 +109,30 @@ def fetch_errors(stats: dict) -> dict[str, int]:
 
 
 class _StoreCollector:
-    """Figures read from the database when Prometheus scrapes."""
+    """Figures read from the database when Prometheus scrapes (none while the database
+    is unreachable), and which servers this process finds unreachable."""
 
     def __init__(self, store: Store):
         self.store = store
 
     def collect(self):
+        unreachable = GaugeMetricFamily(
+            "newswatch_server_unreachable", "1 while this process finds the server unreachable",
+            labels=["server"])
+        down = SERVERS.down()
+        for server in (DATABASE, REDIS):
+            unreachable.add_metric([server], int(server in down))
+        yield unreachable
+        if DATABASE in down:
+            return  # the database's figures are missing until it is back
+        try:
+            yield from self._stored()
+        except SQLAlchemyError as exc:
+            if outage_of(exc) is None:
+                raise
+            SERVERS.failed(DATABASE, exc)
+
+    def _stored(self):
         outbox = GaugeMetricFamily("newswatch_outbox_rows", "Outbox rows by status", labels=["status"])
         matches = CounterMetricFamily("newswatch_matches", "Matches stored, per topic", labels=["topic"])
         with self.store.session() as session:
@@ -123,5 +143,4 @@ class _StoreCollector:
             for topic, count in session.execute(
                     select(Match.topic, func.count()).group_by(Match.topic).order_by(Match.topic)):
                 matches.add_metric([topic], count)
-        yield outbox
-        yield matches
+        return outbox, matches

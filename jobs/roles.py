@@ -4,6 +4,9 @@
 exactly one `scheduler` (APScheduler 3 cannot share its job store) puts due sources on
 the queue, any number of `crawler` workers crawl them, any number of `notifier`s deliver
 the outbox. A role that does not crawl starts no extraction or ingest process.
+
+Every scheduled job runs under `availability.guard`: a run that meets a database or
+Redis outage is skipped, the outage logged once (not a traceback per run).
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
+
+from newswatch.store.availability import guard
 
 if TYPE_CHECKING:  # the CLI reads ROLES without loading the scheduler or Scrapy
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -67,7 +72,7 @@ def schedule_crawls(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event) 
 def _add_retention(app: App, scheduler: AsyncIOScheduler) -> None:
     from newswatch.jobs import schedule
 
-    scheduler.add_job(app.retain, schedule.retention_trigger(), id="retention",
+    scheduler.add_job(guard(app.retain), schedule.retention_trigger(), id="retention",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
 
 
@@ -76,6 +81,7 @@ def _add_crawl(app: App, scheduler: AsyncIOScheduler, source: Source) -> None:
     that name; a run of it in progress finishes)."""
     from newswatch.jobs import schedule
 
+    @guard
     async def crawl_then_deliver(source):
         # Alerts go out as soon as the crawl that found them ends, not at the next tick.
         await app.crawl_source(source)
@@ -83,7 +89,7 @@ def _add_crawl(app: App, scheduler: AsyncIOScheduler, source: Source) -> None:
             scheduler.modify_job("outbox", next_run_time=datetime.now(timezone.utc))
 
     scheduler.add_job(
-        crawl_then_deliver if app.role.crawls else app.mark_due,
+        crawl_then_deliver if app.role.crawls else guard(app.mark_due),
         schedule.source_trigger(app.config.schedules[source.name]), args=[source],
         id=f"crawl:{source.name}", max_instances=1, coalesce=True,
         next_run_time=datetime.now(timezone.utc), misfire_grace_time=None, replace_existing=True,
@@ -113,7 +119,7 @@ def schedule_delivery(app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event
     from newswatch.jobs import schedule
 
     scheduler.add_job(
-        app.deliver, schedule.every(DRAIN_EVERY_S), id="outbox", max_instances=1, coalesce=True,
+        guard(app.deliver), schedule.every(DRAIN_EVERY_S), id="outbox", max_instances=1, coalesce=True,
         next_run_time=datetime.now(timezone.utc), misfire_grace_time=None,
     )
     _add_digests(app, scheduler)
@@ -124,7 +130,7 @@ def _add_digests(app: App, scheduler: AsyncIOScheduler) -> None:
 
     for digest in app.config.digests:
         scheduler.add_job(
-            app.digest, schedule.digest_trigger(digest), args=[digest],
+            guard(app.digest), schedule.digest_trigger(digest), args=[digest],
             id=f"digest:{digest.when}:{digest.timezone}", max_instances=1, coalesce=True,
             misfire_grace_time=3600,
         )

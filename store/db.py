@@ -18,7 +18,7 @@ from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from newswatch.store import dialects
+from newswatch.store import availability, dialects
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,17 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, migrate: bool = True) -> Store:
+def open_store(url: str, migrate: bool = True, wait: float | None = None) -> Store:
+    """The store at `url`, its schema migrated (unless not `migrate`). Given `wait`, a
+    database that does not answer is waited for up to `wait` seconds (one line when the
+    wait starts, one when it ends; `availability`), then `Unavailable` is raised."""
     engine = make_engine(url)
-    if migrate:
+    if migrate and wait is not None:
+        try:
+            availability.within(wait, availability.DATABASE, lambda: upgrade(engine))
+        except availability.Unavailable:
+            engine.dispose()
+            raise
+    elif migrate:
         upgrade(engine)
     return Store(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,8 +1,9 @@
 """The ASGI apps: `create_app` (pages, /api/, /feeds/, /metrics, /healthz) and `ops_app`
 (/metrics and /healthz alone, for the config's `metrics:` port).
 
-`/healthz` answers 200 `ok` while the event loop turns (it answers at all) and the
-database answers, 503 and the reason otherwise; it and `/metrics` need no token.
+`/healthz` answers 200 `ok` while the event loop turns (it answers at all), the
+database answers and no server this process uses is in an outage (Redis); 503 naming
+the unreachable servers otherwise; it and `/metrics` need no token.
 Errors under /api/ and /feeds/ are JSON objects with a `message`; a page without a
 session redirects to the login form.
 """
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route
 
+from newswatch.store.availability import DATABASE, SERVERS, outage_of
 from newswatch.store.db import Store
 from newswatch.web import api, pages, read
 from newswatch.web.auth import SESSION_COOKIE, SESSION_DAYS, LoginRequired
@@ -40,21 +42,27 @@ def _ops_routes(metrics: Callable[[], bytes], store: Store) -> list[Route]:
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
-        problem = await asyncio.to_thread(_database_problem, store)
-        if problem is None:
+        problems = await asyncio.to_thread(_problems, store)
+        if not problems:
             return PlainTextResponse("ok\n")
-        return PlainTextResponse(f"unhealthy: {problem}\n", status_code=503)
+        return PlainTextResponse(f"unhealthy: {'; '.join(problems)}\n", status_code=503)
 
     return [Route("/metrics", metrics_route), Route("/healthz", healthz)]
 
 
-def _database_problem(store: Store) -> str | None:
+def _problems(store: Store) -> list[str]:
+    """What is wrong: the database does not answer now, or a server this process uses is
+    in an outage (`availability.SERVERS`: Redis, for the roles that use it). Named, not
+    detailed: the page needs no token, and the log has the reason."""
+    down = set(SERVERS.down())
     try:
         with store.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except SQLAlchemyError as exc:
-        return f"database: {type(exc).__name__}"
-    return None
+        if outage_of(exc) is not None:
+            SERVERS.failed(DATABASE, exc)
+        down.add(DATABASE)
+    return [f"{server} unreachable" for server in sorted(down)]
 
 
 def ops_app(metrics: Callable[[], bytes], store: Store) -> Starlette:

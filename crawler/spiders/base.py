@@ -16,11 +16,13 @@ import scrapy
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from newswatch.crawler.items import Page
 from newswatch.crawler.refusal import REFUSALS, REFUSED_FILE, Refused
 from newswatch.crawler.sources import Source
+from newswatch.store.availability import DATABASE, SERVERS, outage_of
 
 FAILED = "newswatch/failed"
 TRANSIENT = "newswatch/failed_transient"  # worth fetching again next run
@@ -101,7 +103,14 @@ class NewsSpider(scrapy.Spider):
         if scheme not in ("http", "https", "file"):
             self.crawler.stats.inc_value(NO_LINK)
             return None
-        if self.context.corpus.known(url):
+        try:
+            known = self.context.corpus.known(url)
+        except SQLAlchemyError as exc:
+            if outage_of(exc) is None:
+                raise
+            SERVERS.failed(DATABASE, exc)  # the database is away: the next run follows it
+            return None
+        if known:
             self.crawler.stats.inc_value(KNOWN)
             return None
         self.crawler.stats.inc_value(ARTICLE_REQUESTS)
