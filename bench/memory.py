@@ -15,6 +15,7 @@ Workloads, each `newswatch run` in a temporary directory with a SQLite file of i
   name of its own, so the shared server's other keys are not touched), once it is running
   and its extraction and ingest processes are up.
 
+Each process's USS (its private pages: what ending it would free) is printed beside.
 Each process is named by what it is: `main`, `forkserver`, `resource_tracker`, `ingest`
 (the fork server's child with the SQLite file open) or `extraction` (its other children).
 Targets (issue 22): seeds total <= 250 MB, feeds20 total <= 350 MB, notifier <= 80 MB.
@@ -62,12 +63,15 @@ def queries(count: int, seed: int = 22) -> list[str]:
     return [rng.choice(shapes)() for _ in range(count)]
 
 
-def pss_kb(pid: int) -> int:
+def rollup_kb(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup's sizes, in kB, by field."""
+    out = {}
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
 
 
 def children(pid: int) -> list[int]:
@@ -112,8 +116,12 @@ def _parent(pid: int) -> int:
 
 
 def measure(pid: int, database: Path | None) -> dict:
-    processes = [{"pid": p, "role": role_of(p, pid, database), "pss_mb": round(pss_kb(p) / 1024, 1)}
-                 for p in tree(pid)]
+    processes = []
+    for p in tree(pid):
+        sizes = rollup_kb(p)
+        processes.append({"pid": p, "role": role_of(p, pid, database), "pss_mb": round(sizes["Pss"] / 1024, 1),
+                          # USS: the pages only this process holds (what ending it would free)
+                          "uss_mb": round((sizes["Private_Clean"] + sizes["Private_Dirty"]) / 1024, 1)})
     return {"processes": processes, "total_mb": round(sum(p["pss_mb"] for p in processes), 1)}
 
 
@@ -222,7 +230,7 @@ def main() -> None:
     for name, result in results.items():
         print(f"{name}: total {result['total_mb']} MB")
         for p in result["processes"]:
-            print(f"  {p['role']:<17} pid {p['pid']:<8} {p['pss_mb']:>7.1f} MB")
+            print(f"  {p['role']:<17} pid {p['pid']:<8} PSS {p['pss_mb']:>7.1f} MB  USS {p['uss_mb']:>7.1f} MB")
     figures = {f"{name}_total_mb": r["total_mb"] for name, r in results.items()}
     for name, r in results.items():
         figures[f"{name}_processes"] = [(p["role"], p["pss_mb"]) for p in r["processes"]]

@@ -396,6 +396,8 @@ class ConfigModel(_Model):
     templates: str | None = None
     health: list[str] = Field(default_factory=list)  # channels told when a source breaks
     crawl: CrawlModel = CrawlModel()
+    # Extraction processes; 0 extracts in the ingest process. None: one per core, at most 2.
+    workers: Annotated[int, Field(ge=0, le=64)] | None = None
 
 
 # --- the built config ----------------------------------------------------------------
@@ -419,6 +421,7 @@ class Config:
     templates: Templates | None = None  # None: the built-in templates
     health: tuple[str, ...] = ()  # channel names for "source broken" / "recovered" alerts
     crawl_settings: Mapping[str, Any] = field(default_factory=dict)  # Scrapy settings
+    workers: int | None = None  # extraction processes (0: in the ingest process; None: default)
 
     @property
     def digest_topics(self) -> frozenset[str]:
@@ -607,6 +610,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         templates=templates,
         health=tuple(model.health),
         crawl_settings=model.crawl.scrapy_settings(),
+        workers=model.workers,
     )
 
 

@@ -116,7 +116,8 @@ def test_a_new_ingest_process_takes_over_from_one_that_died(writer, corpus):
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU sets are Linux's")
 def test_extraction_pool_has_a_process_per_core_the_daemon_may_use():
-    """A container's or taskset's CPU set, not the host's core count, sizes the pool."""
+    """A container's or taskset's CPU set, not the host's core count, sizes the pool
+    (at most `DEFAULT_MAX_WORKERS`: tests/test_memory.py)."""
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(allowed)})
     try:
