@@ -9,6 +9,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import queue
 import signal
@@ -53,7 +54,24 @@ def _fork_server():
     in milliseconds."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
+    if multiprocessing.spawn.get_preparation_data is not _without_main:
+        global _preparation_data
+        _preparation_data = multiprocessing.spawn.get_preparation_data
+        multiprocessing.spawn.get_preparation_data = _without_main
     return context
+
+
+_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _without_main(name: str) -> dict:
+    # multiprocessing has each child import the parent's __main__ (so that functions
+    # defined there unpickle): here the CLI, and with it everything the daemon imports,
+    # tens of MB in every child. Our children run functions of this package only.
+    data = _preparation_data(name)
+    data.pop("init_main_from_name", None)
+    data.pop("init_main_from_path", None)
+    return data
 
 
 def _usable_cores() -> int:
