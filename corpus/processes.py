@@ -1,5 +1,6 @@
 """The processes beside the crawling one: the extraction pool (extraction and analysis,
-`workers:` processes; with 0, done in the ingest process) and the ingest process that stores articles (`IngestWriter`).
+`workers:` processes; with 0, done in the ingest process) and the ingest process that
+stores articles (`IngestWriter`).
 
 Children come from a fork server that has imported this module (and what it runs) once,
 so a child starts in milliseconds. Nothing here imports Scrapy: the children never need it.
@@ -54,10 +55,7 @@ def _fork_server():
     in milliseconds."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
-    if multiprocessing.spawn.get_preparation_data is not _without_main:
-        global _preparation_data
-        _preparation_data = multiprocessing.spawn.get_preparation_data
-        multiprocessing.spawn.get_preparation_data = _without_main
+    multiprocessing.spawn.get_preparation_data = _without_main
     return context
 
 
@@ -82,8 +80,8 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-#: The most extraction workers `workers:` gives by default: past two, a worker's memory
-#: (each has its own copy of trafilatura's and lxml's heaps) buys little on a small server.
+#: The most extraction workers there are by default: past two, each worker's own heap
+#: (its parse trees and caches) buys little on a small server.
 DEFAULT_MAX_WORKERS = 2
 
 
@@ -275,10 +273,11 @@ class IngestWriter:
         self._queue.put((future, addition))
         return future
 
-    def run(self, fn, /, *args) -> Future:
-        """`fn(*args)` in the ingest process, between two batches (`InProcessExtraction`).
-        Raises `BrokenProcessPool` while the process is being replaced."""
-        return self._pool.submit(fn, *args)
+    def run(self, fn, /, *args, **kwargs) -> Future:
+        """`fn(*args, **kwargs)` in the ingest process, between two batches
+        (`InProcessExtraction`). Raises `BrokenProcessPool` while the process is being
+        replaced."""
+        return self._pool.submit(fn, *args, **kwargs)
 
     def set_topics(self, topics: Sequence[Topic]) -> None:
         """Articles stored after those already submitted are matched against `topics` (the
