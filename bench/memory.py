@@ -10,6 +10,7 @@ Workloads, each `newswatch run` in a temporary directory with a SQLite file of i
 - `feeds20`: 20 local sites (bench/sitegen.py, 10 generated article pages each, served by
   tests/support/newssite.py) as 20 feed sources, with 1,000 generated topics, idle after
   its first run;
+- `seeds_workers0`: the same with `workers: 0` (extraction in the ingest process);
 - `notifier`: `--role notifier` on the seeds config, once it is running;
 - `crawler`: `--role crawler` on the seeds config with Redis at 127.0.0.1:6379 (a source
   name of its own, so the shared server's other keys are not touched), once it is running
@@ -188,6 +189,11 @@ def main() -> None:
         workdir, config = seeds_dir(tmp, "seeds")
         results["seeds"] = daemon(config, workdir, "all", lambda _: first_run_over(config, workdir),
                                   "seeds", workdir / "newswatch.db")
+
+        workdir0, config0 = seeds_dir(tmp, "seeds_workers0")
+        config0.write_text(config0.read_text() + "workers: 0\n")
+        results["seeds_workers0"] = daemon(config0, workdir0, "all", lambda _: first_run_over(config0, workdir0),
+                                           "seeds_workers0", workdir0 / "newswatch.db")
 
         results["notifier"] = daemon(config, workdir, "notifier", lambda _: True, "notifier", None)
 
