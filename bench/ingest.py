@@ -101,8 +101,9 @@ def main() -> None:
                 sys.exit(f"run --once failed:\n{run.stderr[-3000:]}")
             status = json.loads(subprocess.run([*cli, "status", "--json"], capture_output=True,
                                                text=True, cwd=tmp, check=True).stdout)
-            fetched = json.loads(subprocess.run([sys.executable, __file__, "--fetch-only", site.feed_url],
-                                                capture_output=True, text=True, check=True).stdout)
+            fetched = json.loads(subprocess.run([sys.executable, "-m", "bench.ingest", "--fetch-only", site.feed_url],
+                                                capture_output=True, text=True, check=True,
+                                                cwd=Path(__file__).resolve().parent.parent).stdout)
         finally:
             site.stop()
     source = status["sources"][0]

@@ -21,7 +21,7 @@ from newswatch.alerts.matcher import Topic, TopicIndex, TopicMatch, match_docume
 from newswatch.alerts.query import Document
 from newswatch.corpus import neardup, stories
 from newswatch.corpus.dedup import content_hash
-from newswatch.corpus.extract import Article, extract
+from newswatch.corpus.article import Article
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ def analyse(article: Article, topics: TopicIndex | Sequence[Topic], source: str)
 _topics: TopicIndex = TopicIndex(())
 
 
-def init_worker(topics: Sequence[Topic]) -> None:
+def init_worker(topics: TopicIndex | Sequence[Topic]) -> None:
     """Set the worker's topics; with a `like:` topic, load the embedding model now, so that
     no page's extraction deadline pays for it."""
     global _topics
-    _topics = TopicIndex(topics)
+    _topics = topics if isinstance(topics, TopicIndex) else TopicIndex(topics)
     if _topics.needs_vectors:
         from newswatch.alerts.semantic import load
 
@@ -77,5 +77,7 @@ def extract_and_analyse(body: bytes, url: str, content_type: str | None,
                         source: str) -> tuple[Article, Analysis]:
     """`extract`, then `analyse` against the worker's topics. Raises what `extract`
     raises."""
+    from newswatch.corpus.extract import extract  # preloaded by the workers' fork server
+
     article = extract(body, url, content_type)
     return article, analyse(article, _topics, source)

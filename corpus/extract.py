@@ -33,29 +33,12 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, http_content_type_encoding, read_bom, resolve_encoding
 
+from newswatch.corpus.article import Article, ExtractionError
 from newswatch.corpus.urls import canonical_url
 
 __all__ = ["Article", "ExtractionError", "extract", "extract_html", "extract_text"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Article:
-    """What extraction yields for one page: the article's own URL (as fetched), its canonical URL,
-    title, body text (paragraphs separated by blank lines, boilerplate removed), and metadata."""
-
-    url: str
-    canonical_url: str
-    title: str
-    text: str
-    published: datetime | None  # timezone-aware (UTC if the page gives no zone)
-    language: str | None  # ISO 639-1, e.g. "en"
-    author: str | None
-
-
-class ExtractionError(Exception):
-    """the page holds no article text (empty, not an article, undecodable)"""
 
 
 # Same ceiling as trafilatura's MAX_FILE_SIZE: past it a page is not an article, and parsing

@@ -33,7 +33,7 @@ from newswatch.alerts.outbox import enqueue
 from newswatch.corpus import developments, neardup, stories
 from newswatch.corpus.analysis import Analysis, analyse
 from newswatch.corpus.dedup import url_hash
-from newswatch.corpus.extract import Article
+from newswatch.corpus.article import Article
 from newswatch.corpus.urls import canonical_url
 from newswatch.store.db import Store, insert_or_ignore
 from newswatch.store.models import Article as StoredArticle

@@ -1,5 +1,6 @@
 """The processes beside the crawling one: the extraction pool (extraction and analysis,
-one worker per core) and the ingest process that stores articles (`IngestWriter`).
+`workers:` processes; with 0, done in the ingest process) and the ingest process that
+stores articles (`IngestWriter`).
 
 Children come from a fork server that has imported this module (and what it runs) once,
 so a child starts in milliseconds. Nothing here imports Scrapy: the children never need it.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import queue
 import signal
@@ -19,7 +21,7 @@ from typing import Sequence
 
 from newswatch.alerts.matcher import Topic
 from newswatch.corpus.analysis import init_worker
-from newswatch.corpus.extract import ExtractionError, extract
+from newswatch.corpus.article import ExtractionError
 from newswatch.corpus.ingest import Addition, Corpus, IngestError, Ingested
 from newswatch.store import availability
 from newswatch.store.db import open_store
@@ -27,10 +29,9 @@ from newswatch.store.db import open_store
 log = logging.getLogger(__name__)
 
 
-# What the fork server imports once, so that every child starts warm: this module (a
-# child unpickles its initializer and tasks from here, and it imports what they run),
-# and datasketch (imported where signatures are made, not by every CLI command).
-_PRELOAD = ["newswatch.corpus.processes", "datasketch"]
+# What the fork server loads once, so that every child starts warm and shares it
+# (corpus/preload.py): the extraction code is loaded there, not in the crawling process.
+_PRELOAD = ["newswatch.corpus.preload"]
 
 
 def _child_init() -> None:
@@ -55,7 +56,21 @@ def _fork_server():
     in milliseconds."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
+    multiprocessing.spawn.get_preparation_data = _without_main
     return context
+
+
+_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _without_main(name: str) -> dict:
+    # multiprocessing has each child import the parent's __main__ (so that functions
+    # defined there unpickle): here the CLI, and with it everything the daemon imports,
+    # tens of MB in every child. Our children run functions of this package only.
+    data = _preparation_data(name)
+    data.pop("init_main_from_name", None)
+    data.pop("init_main_from_path", None)
+    return data
 
 
 def _usable_cores() -> int:
@@ -66,18 +81,33 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+#: The most extraction workers there are by default: past two, each worker's own heap
+#: (its parse trees and caches) buys little on a small server.
+DEFAULT_MAX_WORKERS = 2
+
+
+def default_workers() -> int:
+    """Extraction workers when the config does not say: one per usable core, at most
+    `DEFAULT_MAX_WORKERS`."""
+    return min(_usable_cores(), DEFAULT_MAX_WORKERS)
+
+
 def _extraction_init(topics: Sequence[Topic]) -> None:
     _child_init()
     init_worker(topics)
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
+    """One extraction of a small page: trafilatura's first call sets up what the next
+    ones use."""
+    from newswatch.corpus.extract import extract
+
     extract(b"<html><body><article><p>Warm up.</p></article></body></html>", "http://localhost/")
 
 
 def _start_workers(pool: ProcessPoolExecutor, workers: int, started: Future) -> None:
     # Each submit starts a worker while none is idle.
-    warm = [pool.submit(_warm_up) for _ in range(workers)]
+    warm = [pool.submit(warm_up) for _ in range(workers)]
     wait(warm)  # a failure shows at the first page, as the pool is then broken
     started.set_result(None)
 
@@ -127,14 +157,15 @@ def _devnull():
 
 
 class ExtractionPool(Executor):
-    """A process pool for `extract_and_analyse`, one worker per core, started warm, its
-    workers knowing `topics` (those of the corpus the articles go to).
+    """A process pool for `extract_and_analyse` of `workers` processes (None:
+    `default_workers()`), started warm, its workers knowing `topics` (those of the corpus
+    the articles go to).
 
     A worker that dies (a crash inside lxml) breaks a `ProcessPoolExecutor` for good: the
     pool is then replaced, and only the pages in flight fail."""
 
     def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
-        self.workers = workers or _usable_cores()
+        self.workers = workers or default_workers()
         self._topics = tuple(topics)
         #: Done when the first pool's workers are up (a crawl waits for it before it starts).
         self.started: Future = Future()
@@ -177,12 +208,14 @@ def _ingest_init(database: str, topics: Sequence[Topic]) -> None:
     global _corpus
     _child_init()
     _corpus = Corpus(open_store(database, migrate=False), topics)
+    init_worker(_corpus.topics)  # for `InProcessExtraction`: the same index, not a copy
 
 
 def _set_topics(topics: Sequence[Topic]) -> None:
     global _corpus
     assert _corpus is not None, "called outside the ingest process"
     _corpus = Corpus(_corpus.store, topics)
+    init_worker(_corpus.topics)
 
 
 def _store_batch(additions: list[Addition]) -> list[Ingested | IngestError]:
@@ -232,7 +265,7 @@ class IngestWriter:
 
     def __init__(self, corpus: Corpus):
         self._database = corpus.store.engine.url.render_as_string(hide_password=False)
-        self._topics = tuple(corpus.topics)
+        self.topics = tuple(corpus.topics)
         self._pool = self._new_pool()
         #: Done when the ingest process is up (a crawl waits for it before it starts).
         self.started: Future = Future()
@@ -242,7 +275,7 @@ class IngestWriter:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
-                                   initargs=(self._database, self._topics))
+                                   initargs=(self._database, self.topics))
 
     def submit(self, addition: Addition) -> Future:
         """A future of `Corpus.add`'s result for `addition`; `IngestError` if it could
@@ -251,12 +284,18 @@ class IngestWriter:
         self._queue.put((future, addition))
         return future
 
+    def run(self, fn, /, *args, **kwargs) -> Future:
+        """`fn(*args, **kwargs)` in the ingest process, between two batches
+        (`InProcessExtraction`). Raises `BrokenProcessPool` while the process is being
+        replaced."""
+        return self._pool.submit(fn, *args, **kwargs)
+
     def set_topics(self, topics: Sequence[Topic]) -> None:
         """Articles stored after those already submitted are matched against `topics` (the
-        ingest process takes its work in order)."""
-        self._topics = tuple(topics)  # for a process that replaces a dead one
+        ingest process takes its work in order), and so are pages extracted there."""
+        self.topics = tuple(topics)  # for a process that replaces a dead one
         try:
-            done = self._pool.submit(_set_topics, self._topics)
+            done = self._pool.submit(_set_topics, self.topics)
         except BrokenProcessPool:
             return  # the next batch starts a process with them
         done.add_done_callback(lambda f: f.exception() and log.error(
@@ -317,3 +356,32 @@ class IngestWriter:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+
+class InProcessExtraction(Executor):
+    """`workers: 0`: pages are extracted and analysed in `writer`'s ingest process, between
+    its batches, instead of in a pool of their own (one process less, for small installs;
+    storing then waits while a page is extracted). The topics are the writer's."""
+
+    workers = 0
+
+    def __init__(self, writer: IngestWriter):
+        self._writer = writer
+        self.started = writer.started
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return self._writer.run(fn, *args, **kwargs)
+
+    def set_topics(self, topics: Sequence[Topic]) -> None:
+        """Nothing to do: `IngestWriter.set_topics` sets them for both."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to do: the writer's shutdown stops the process."""
+
+
+def extraction_executor(workers: int | None, writer: IngestWriter) -> Executor:
+    """Where pages are extracted: a pool of `workers` processes (None: the default), or
+    with 0, the ingest process of `writer`."""
+    if workers == 0:
+        return InProcessExtraction(writer)
+    return ExtractionPool(workers, writer.topics)

@@ -116,6 +116,12 @@ def _prior(word: str) -> float:
     return 1.0 - math.exp(-word_frequency(word, "en") * PRIOR_DOCUMENT_WORDS)
 
 
+def load_priors() -> None:
+    """Load the general-English word frequencies `terms` weighs words against now (else
+    the first article loads them): a fork server does it once for all its children."""
+    word_frequency("the", "en")
+
+
 Terms = dict[str, tuple[float, float]]
 
 

@@ -10,7 +10,7 @@ from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter
 
 from newswatch.corpus.analysis import extract_and_analyse
-from newswatch.corpus.extract import ExtractionError
+from newswatch.corpus.article import ExtractionError
 from newswatch.corpus.ingest import Addition, IngestError
 from newswatch.crawler.items import Page
 from newswatch.corpus.processes import run_with_deadline

@@ -31,7 +31,6 @@ from newswatch.alerts.outbox import requeue
 from newswatch.alerts.query import QueryError, parse
 from newswatch.alerts.render import Message
 from newswatch.alerts.status import as_json, dead_alerts, outbox_counts, sources_status
-from newswatch.corpus.extract import ExtractionError, extract
 from newswatch.jobs import service, sources_cli
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
@@ -182,7 +181,8 @@ def cmd_run(args) -> int:
         finally:
             app.close()
 
-    return run_on_reactor(main)
+    # Only a role that crawls needs Scrapy's reactor; the others run on a bare event loop.
+    return run_on_reactor(main) if ROLES[args.role].crawls else asyncio.run(main())
 
 
 def cmd_crawl(args) -> int:
@@ -232,6 +232,8 @@ async def _show_progress(app) -> None:
 
 
 def cmd_extract(args) -> int:
+    from newswatch.corpus.extract import ExtractionError, extract
+
     status = EXIT_OK
     for item in args.inputs:
         try:

@@ -398,6 +398,8 @@ class ConfigModel(_Model):
     templates: str | None = None
     health: list[str] = Field(default_factory=list)  # channels told when a source breaks
     crawl: CrawlModel = CrawlModel()
+    # Extraction processes; 0 extracts in the ingest process. None: one per core, at most 2.
+    workers: Annotated[int, Field(ge=0, le=64)] | None = None
 
 
 # --- the built config ----------------------------------------------------------------
@@ -422,6 +424,7 @@ class Config:
     health: tuple[str, ...] = ()  # channel names for "source broken" / "recovered" alerts
     crawl_settings: Mapping[str, Any] = field(default_factory=dict)  # Scrapy settings
     startup_wait: timedelta = timedelta(minutes=5)  # for the database and Redis, at start
+    workers: int | None = None  # extraction processes (0: in the ingest process; None: default)
 
     @property
     def digest_topics(self) -> frozenset[str]:
@@ -611,6 +614,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
         health=tuple(model.health),
         crawl_settings=model.crawl.scrapy_settings(),
         startup_wait=model.startup_wait,
+        workers=model.workers,
     )
 
 

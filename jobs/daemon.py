@@ -15,18 +15,11 @@ import asyncio
 import logging
 import signal
 from dataclasses import replace
-from typing import Awaitable, Callable, Iterable
-
-import redis
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
 from newswatch.alerts.delivery import register_console
 from newswatch.alerts.notifier import DrainResult, drain
 from newswatch.alerts.outbox import release_digest
-from newswatch.corpus.ingest import Corpus
-from newswatch.corpus.processes import ExtractionPool, IngestWriter
-from newswatch.crawler.crawl import CrawlContext, Crawler, SourceRun
-from newswatch.crawler.distributed import mark_due
-from newswatch.crawler.sources import Source
 from newswatch.jobs import health, service
 from newswatch.jobs.config import Config, ConfigError, Digest, load_config
 from newswatch.jobs.metrics import Metrics
@@ -36,9 +29,13 @@ from newswatch.jobs.schedule import next_runs
 from newswatch.store import availability
 from newswatch.store.availability import DATABASE, REDIS, SERVERS
 from newswatch.store.db import Store, open_store
-from newswatch.web.app import create_app, ops_app
-from newswatch.web.context import WebContext
-from newswatch.web.server import Listener
+
+if TYPE_CHECKING:  # what a process does not run, it does not load: Scrapy and the extraction
+    # code in a role that does not crawl, FastAPI without web: or metrics:, Redis without redis:
+    from newswatch.crawler.crawl import SourceRun
+    from newswatch.crawler.sources import Source
+    from newswatch.web.context import WebContext
+    from newswatch.web.server import Listener
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +45,7 @@ ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # time, an unsent alert is sent by the next drain).
 STOP_TIMEOUT_S = 8  # under docker stop's default 10 s grace
 #: Config keys a reload does not change: the connections and servers made at start.
-RESTART_ONLY = ("database", "redis", "metrics", "web", "crawl_settings")
+RESTART_ONLY = ("database", "redis", "metrics", "web", "crawl_settings", "workers")
 
 
 def run_on_reactor(main: Callable[[], Awaitable[int]]) -> int:
@@ -83,6 +80,8 @@ def wait_for_servers(config: Config) -> Store:
     seconds = config.startup_wait.total_seconds()
     store = open_store(config.database, wait=seconds)
     if config.redis:
+        import redis
+
         server = redis.Redis.from_url(config.redis)
         try:
             availability.within(seconds, REDIS, server.ping)
@@ -110,15 +109,23 @@ class App:
         self.executor = self.writer = self.crawler = None
         if role.crawls:
             # The extraction and ingest processes: only a role that crawls starts them.
+            from newswatch.corpus.ingest import Corpus
+            from newswatch.corpus.processes import IngestWriter, extraction_executor
+            from newswatch.crawler.crawl import CrawlContext, Crawler
+
             corpus = Corpus(self.store, config.topics)
-            self.executor = ExtractionPool(topics=corpus.topics)
             self.writer = IngestWriter(corpus)
+            self.executor = extraction_executor(config.workers, self.writer)
             self.crawler = Crawler(CrawlContext(corpus, self.executor, self.writer),
                                    dict(config.crawl_settings))
         self._delivering = asyncio.Lock()
         self.web: WebContext | None = None
         self.metrics = Metrics(self.store)
-        self.redis = redis.Redis.from_url(config.redis) if config.redis else None
+        self.redis = None
+        if config.redis:
+            import redis
+
+            self.redis = redis.Redis.from_url(config.redis)
         # How this process tells that a server is back after an outage (availability).
         SERVERS.probe(DATABASE, lambda: _ping_database(self.store))
         if self.redis is not None:
@@ -174,6 +181,8 @@ class App:
         return result
 
     async def mark_due(self, source: Source) -> None:
+        from newswatch.crawler.distributed import mark_due
+
         # Through a Redis outage the run waits for Redis rather than being skipped.
         await asyncio.to_thread(SERVERS.retry, lambda: mark_due(self.redis, source))
 
@@ -235,6 +244,12 @@ class App:
 
     def listeners(self) -> list[Listener]:
         """The web app on `web:`, and /metrics with /healthz on `metrics:` (each if set)."""
+        if not (self.config.metrics or self.config.web):
+            return []
+        from newswatch.web.app import create_app, ops_app
+        from newswatch.web.context import WebContext
+        from newswatch.web.server import Listener
+
         out = []
         if self.config.metrics:
             out.append(Listener(ops_app(self.metrics.exposition, self.store),
@@ -259,6 +274,8 @@ class App:
             self.web.config, self.web.next_run = config, next_runs(config.schedules)
         if self.crawler and config.topics != old.topics:
             # Registered now: a new topic alerts on articles first seen from now on.
+            from newswatch.corpus.ingest import Corpus
+
             corpus = self.crawler.context.corpus
             corpus.topics = Corpus(self.store, config.topics).topics
             self.executor.set_topics(corpus.topics)

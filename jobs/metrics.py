@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -21,12 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.alerts.notifier import DrainResult
-from newswatch.crawler.crawl import SourceRun
-from newswatch.crawler.pipelines import DUPLICATE, NEW
-from newswatch.crawler.spiders.base import FAILED
 from newswatch.store.availability import DATABASE, REDIS, SERVERS, outage_of
 from newswatch.store.db import Store
 from newswatch.store.models import Match, OutboxRow, OutboxStatus
+
+if TYPE_CHECKING:  # a role that does not crawl loads no Scrapy
+    from newswatch.crawler.crawl import SourceRun
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ class Metrics:
     def observe_crawl(self, source: str, stats: Mapping, before: Mapping | None = None) -> None:
         """Count a crawl's Scrapy `stats`; `before`: the same crawl's stats when last counted
         (a crawler worker's spiders stay open, so their stats are counted as they grow)."""
+        from newswatch.crawler.pipelines import DUPLICATE, NEW
+        from newswatch.crawler.spiders.base import FAILED
+
         before = before or {}
 
         def grown(key: str) -> int:

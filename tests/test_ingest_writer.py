@@ -116,7 +116,8 @@ def test_a_new_ingest_process_takes_over_from_one_that_died(writer, corpus):
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU sets are Linux's")
 def test_extraction_pool_has_a_process_per_core_the_daemon_may_use():
-    """A container's or taskset's CPU set, not the host's core count, sizes the pool."""
+    """A container's or taskset's CPU set, not the host's core count, sizes the pool
+    (at most `DEFAULT_MAX_WORKERS`: tests/test_memory.py)."""
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(allowed)})
     try:
@@ -128,3 +129,17 @@ def test_extraction_pool_has_a_process_per_core_the_daemon_may_use():
             pool.shutdown()
     finally:
         os.sched_setaffinity(0, allowed)
+
+
+def test_workers_0_extracts_in_the_ingest_process_against_its_topics(writer):
+    from newswatch.corpus.analysis import extract_and_analyse
+    from newswatch.corpus.processes import extraction_executor
+
+    executor = extraction_executor(0, writer)
+    writer.started.result(timeout=60)
+    ingest_pid = writer.run(os.getpid).result(timeout=60)
+    assert executor.submit(os.getpid).result(timeout=60) == ingest_pid != os.getpid()
+    page = b"<html><body><article><h1>The report</h1><p>" + b"A report from the bureau. " * 20 + b"</p></article></body></html>"
+    article, analysis = executor.submit(extract_and_analyse, page, "https://news.example/r.html",
+                                        "text/html", "wire").result(timeout=60)
+    assert [m.topic.name for m in analysis.matches] == ["reports"]

@@ -1,0 +1,109 @@
+"""A daemon that fits a small server: each process imports only what it runs, and the
+extraction pool's size is the config's `workers:` (0: extraction in the ingest process)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from support.newssite import manifest
+
+from newswatch.corpus.processes import DEFAULT_MAX_WORKERS, default_workers
+from newswatch.jobs.config import ConfigError, load_config
+
+HEAVY = ("scrapy", "twisted", "trafilatura")
+
+
+def loaded_after(script: str, cwd) -> dict[str, bool]:
+    """Which of `HEAVY` a fresh interpreter has imported after running `script` (whose
+    last act is to leave its result in `loaded`)."""
+    probe = textwrap.dedent(script) + textwrap.dedent(f"""
+        import json, sys
+        print(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_notifier_loads_no_scrapy_twisted_or_trafilatura(newswatch):
+    newswatch.write_config({"topics": [{"name": "t", "query": "arms", "notify": ["local"]}],
+                            "channels": {"local": ["console://"]}})
+    loaded = loaded_after(f"""
+        import asyncio
+        from newswatch.jobs.cli import main  # the CLI, as `newswatch run --role notifier` loads it
+        from newswatch.jobs.config import load_config
+        from newswatch.jobs.daemon import App
+        from newswatch.jobs.roles import ROLES
+
+        async def drain_once():
+            app = App(load_config({str(newswatch.config)!r}), role=ROLES["notifier"])
+            try:
+                await app.deliver()
+            finally:
+                app.close()
+
+        asyncio.run(drain_once())
+    """, newswatch.workdir)
+    assert loaded == dict.fromkeys(HEAVY, False)
+
+
+def test_the_crawling_process_loads_no_trafilatura(newswatch, news_site):
+    """The main process crawls and takes the articles back from the extraction workers
+    (unpickling them) without importing the extraction code; the fork server has it."""
+    newswatch.write_config({"sources": [{"name": "local", "feed": news_site.feed_url}],
+                            "topics": [{"name": "t", "query": "arms", "notify": ["local"]}],
+                            "channels": {"local": ["console://"]}})
+    loaded = loaded_after(f"""
+        from newswatch.jobs.config import load_config
+        from newswatch.jobs.daemon import App, run_on_reactor
+
+        async def crawl():
+            app = App(load_config({str(newswatch.config)!r}))
+            try:
+                [run] = await app.crawl()
+                assert run.new == {len(manifest())}, run
+            finally:
+                app.close()
+            return 0
+
+        run_on_reactor(crawl)
+    """, newswatch.workdir)
+    assert loaded == {"scrapy": True, "twisted": True, "trafilatura": False}
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_workers_sizes_the_extraction_pool_and_0_extracts_in_the_ingest_process(newswatch, news_site, workers):
+    newswatch.write_config({"workers": workers,
+                            "sources": [{"name": "local", "feed": news_site.feed_url}],
+                            "topics": [{"name": "korea", "query": "South Korea Ukraine arms",
+                                        "notify": ["local"]}],
+                            "channels": {"local": ["console://"]}})
+    result = newswatch("run", "--once")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(newswatch("status", "--json").stdout)
+    assert status["sources"][0]["new"] == len(manifest())
+    assert status["sources"][0]["failed"] == 0
+    alerted = [a for a in manifest() if "korea-arms" in a["topics"]]
+    assert alerted and status["outbox"]["sent"] == len(alerted)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("workers: -1", "workers: Input should be greater than or equal to 0"),
+    ("workers: many", "workers: Input should be a valid integer"),
+])
+def test_bad_workers_is_a_config_error(tmp_path, text, problem):
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=problem):
+        load_config(path)
+
+
+def test_workers_default_to_the_cores_at_most_two(tmp_path):
+    path = tmp_path / "newswatch.yaml"
+    path.write_text("topics: []\n")
+    assert load_config(path).workers is None  # the pool's default
+    assert 1 <= default_workers() <= DEFAULT_MAX_WORKERS == 2
