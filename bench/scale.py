@@ -49,6 +49,7 @@ from sqlalchemy import create_engine, func, select, text
 
 REPO = Path(__file__).resolve().parent.parent
 
+from bench.procstat import PROC, cpu_by_pid
 from tests.support.bigsite import big_site
 from newswatch.crawler.distributed import mark_due  # noqa: E402
 from newswatch.crawler.sources import Source  # noqa: E402
@@ -58,32 +59,11 @@ from newswatch.store.models import Article  # noqa: E402
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/14"
 TIMEOUT_S = 300
-PROC = Path("/proc")
 
 
 def _cpu_s(pids) -> float:
     """CPU seconds used so far by `pids` and their descendants (0 where /proc is absent)."""
-    if not PROC.is_dir():
-        return 0.0
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    wanted, total = set(pids), 0.0
-    for pid in sorted(used):  # a child's pid is usually larger than its parent's
-        if pid in wanted or parents.get(pid) in wanted:
-            wanted.add(pid)
-            total += used[pid]
-    return total
+    return sum(cpu_by_pid(pids).values())
 
 
 def _database_pids(database: str) -> list[int]:
