@@ -1,7 +1,8 @@
 """Generated news sites for the benchmarks: article pages that weigh what news pages weigh
 (55-105 KB: inline styles, analytics and preloaded-state scripts, ad slots, a mega-menu,
 sidebars of other headlines with pictures, a fat footer, inline SVG icons) around a body
-of 300-1,500 words composed from a word list; half of them carry metadata markup
+of 300-1,500 words composed from word lists (wordfreq's commonest English words at
+their frequencies, and a few news words); half of them carry metadata markup
 (canonical, OpenGraph, JSON-LD), half only a <title>. Deterministic for a seed. Served
 by tests/support/newssite.py."""
 from __future__ import annotations

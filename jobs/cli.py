@@ -484,10 +484,10 @@ def cmd_web(args) -> int:
     from newswatch.jobs.config import WebModel
     from newswatch.jobs.metrics import Metrics
     from newswatch.jobs.schedule import next_runs
+    from newswatch.store.db import open_store
     from newswatch.web.app import create_app
     from newswatch.web.context import WebContext
     from newswatch.web.server import Listener
-    from newswatch.store.db import open_store
 
     config = load_config(args.config)
     web = config.web or WebModel()  # 127.0.0.1:8080, no token: loopback only
