@@ -171,6 +171,9 @@ def main() -> None:
     extract_only_s = time.perf_counter() - started
     extract_only_pages_s = PAGES / extract_only_s
 
+    # Once each, uncharged: the first call imports what the stage uses (datasketch, ...).
+    first_path, first_body = next(iter(pages.items()))
+    analyse(extract(first_body, f"http://127.0.0.1{first_path}", "text/html; charset=utf-8"), topics, "bench")
     wall, cpu_started = time.perf_counter(), time.process_time()
     articles = [extract(body, f"http://127.0.0.1{path}", "text/html; charset=utf-8")
                 for path, body in pages.items()]
