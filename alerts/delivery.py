@@ -49,6 +49,7 @@ from apprise.manager_plugins import NotificationManager
 
 from newswatch.alerts import retry_after
 from newswatch.alerts.render import FORMATS, MAX_BODY_CHARS, TITLE_MAX_CHARS, Message, markdown_escape
+from newswatch.alerts.rules import QuietHours
 
 __all__ = [
     "CONSOLE_SCHEME",
@@ -114,36 +115,6 @@ class Endpoint:
     def __repr__(self) -> str:
         # The dataclass repr would print `url`; tracebacks and debuggers show reprs.
         return f"Endpoint(key={self.key!r}, masked={self.masked!r}, format={self.format!r})"
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily span of local wall-clock time, ``22:00-07:00``, that may wrap midnight."""
-
-    start: dt.time
-    end: dt.time
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours:
-        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "")
-        if not match:
-            raise ValueError(f"{text!r} is not a span such as 22:00-07:00")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        try:
-            start, end = dt.time(h1, m1), dt.time(h2, m2)
-        except ValueError:
-            raise ValueError(f"{text!r}: hours are 00-23, minutes 00-59") from None
-        if start == end:
-            raise ValueError(f"{text!r}: start and end are the same time")
-        return cls(start, end)
-
-    def __contains__(self, moment: dt.time) -> bool:
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end  # wraps midnight
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,6 @@ alert went out) is settled without a message of its own.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -68,31 +67,12 @@ from newswatch.alerts.render import (
     render_digest,
     render_update,
 )
+from newswatch.alerts.rules import RetryPolicy
 from newswatch.store import availability, dialects
 from newswatch.store.db import Store
 from newswatch.store.models import Article, ChannelSend, Match, OutboxRow, OutboxStatus, Story
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How failed deliveries are retried, and when the outbox gives up on a row."""
-
-    base: timedelta = timedelta(seconds=30)
-    max: timedelta = timedelta(hours=1)
-    jitter: float = 0.5  # a delay is cut by up to this share, at random
-    max_attempts: int = 25
-    max_age: timedelta = timedelta(days=2)
-
-    def delay(self, attempts: int, retry_after: float | None = None,
-              rng: random.Random | None = None) -> timedelta:
-        """The wait after the `attempts`-th failed attempt; never less than `retry_after`."""
-        exponential = min(self.base * (2 ** max(attempts - 1, 0)), self.max)
-        wait = exponential * (1 - self.jitter * (rng or random).random())
-        if retry_after:
-            wait = max(wait, timedelta(seconds=retry_after))
-        return wait
 
 
 @dataclass

@@ -6,7 +6,7 @@ Workload:
 - Cost: a SQLite file store (WAL, synchronous=NORMAL, as newswatch runs it) holding 1,000
   and then 1,000,000 articles' LSH entries; the 1M store is built directly with
   executemany of synthetic band keys (uniform 32-bit keys, as crc32 band keys are) and
-  random 256-byte signatures. Then 1,000 new articles are each looked up (`neardup.find`)
+  random 256-byte signatures. Then new articles are each looked up (`neardup.find`)
   and inserted (`neardup.remember`) in a transaction of their own, as ingest does; the
   MinHash itself is computed beforehand and timed apart (`minhash_us_per_article`).
   Foreign keys are off in these stores (their articles rows are not built).
@@ -18,6 +18,14 @@ Workload:
   A copy is a true positive when it finds its own original; a near-miss that finds
   anything, or a copy that finds another original, is a false positive.
 
+Repetition: the cost at 1k and at 1M is measured `REPEAT` times, interleaved (on a shared
+machine a busy spell would otherwise fall on one size only), each time on `PER_REPEAT`
+new articles; figures are medians, with the spread (slowest - fastest) beside them. `growth`
+is the median at 1M ÷ the median at 1k; `growth_min`/`growth_max` the range of the
+per-repetition ratios. The same figures prefixed `cpu_` count this process's CPU time
+instead of wall time: on a shared machine they move less with the others' load (but miss
+time spent waiting for the disk).
+
 Targets: growth <= 1.5, index_bytes_per_article <= 300, precision >= 0.99,
 recall >= 0.95. The last line printed is one JSON object of the figures.
 """
@@ -25,7 +33,9 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -41,6 +51,7 @@ from newswatch.store.models import NearDupBand, NearDupSignature
 VOCABULARY = 20_000
 PARAGRAPHS, WORDS = 8, 60
 SEED = 5
+REPEAT, PER_REPEAT = 5, 500  # repetitions, and new articles timed in each
 
 rng = random.Random(SEED)
 _words = [f"w{i}" for i in range(VOCABULARY)]
@@ -50,12 +61,12 @@ _BOILERPLATE = ("Share this article on Facebook Twitter LinkedIn Email Print . S
                 "Advertisement . Comments ( 12 ) . Follow us for breaking news alerts .")
 
 
-def paragraph() -> str:
-    return " ".join(rng.choices(_words, cum_weights=_cum_weights, k=WORDS))
+def paragraph(rand: random.Random = rng) -> str:
+    return " ".join(rand.choices(_words, cum_weights=_cum_weights, k=WORDS))
 
 
-def article() -> list[str]:
-    return [paragraph() for _ in range(PARAGRAPHS)]
+def article(rand: random.Random = rng) -> list[str]:
+    return [paragraph(rand) for _ in range(PARAGRAPHS)]
 
 
 def perturbed(paragraphs: list[str], how: int) -> str:
@@ -120,17 +131,18 @@ def bytes_of(path: Path, table: str) -> int:
     return int(size)
 
 
-def timed_inserts(path: Path, stored: int, signatures: list[neardup.Signature]) -> float:
+def timed_inserts(path: Path, stored: int, signatures: list[neardup.Signature]) -> tuple[float, float]:
+    """Wall and CPU microseconds per article of looking up and inserting `signatures`."""
     engine = engine_for(path)
     sessions = sessionmaker(engine)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for offset, signature in enumerate(signatures):
         with sessions.begin() as session:
             neardup.find(session, signature)
             neardup.remember(session, stored + offset + 1, signature)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     engine.dispose()
-    return elapsed / len(signatures) * 1e6
+    return elapsed / len(signatures) * 1e6, cpu / len(signatures) * 1e6
 
 
 def scan_lookup(path: Path, signatures: list[neardup.Signature]) -> float:
@@ -170,6 +182,11 @@ def accuracy(workdir: Path) -> tuple[float, float, int]:
 def main() -> int:
     new = [neardup.Signature.of("\n\n".join(article())) for _ in range(1000)]
     texts = ["\n\n".join(article()) for _ in range(300)]
+    # Each repetition looks up and inserts articles of its own (found in no store yet),
+    # drawn apart so that the accuracy sets stay the same whatever REPEAT is.
+    others = [random.Random(SEED + r) for r in range(1, REPEAT)]
+    batches = [new[:PER_REPEAT]] + [
+        [neardup.Signature.of("\n\n".join(article(other))) for _ in range(PER_REPEAT)] for other in others]
     start = time.perf_counter()
     for t in texts:
         neardup.Signature.of(t)
@@ -179,25 +196,47 @@ def main() -> int:
         workdir = Path(tmp)
         warm = workdir / "warm-up.db"  # imports, statement caches: not charged to 1k
         engine_for(warm).dispose()
-        timed_inserts(warm, 0, new[:100])
+        timed_inserts(warm, 0, batches[0][:100])
         figures: dict[str, float] = {}
+        stores = {}
         for label, count in (("1k", 1_000), ("1m", 1_000_000)):
             path = workdir / f"store-{label}.db"
             engine_for(path).dispose()
             start = time.perf_counter()
             fill(path, count)
-            built = time.perf_counter() - start
-            if label == "1m":
-                figures["index_bytes_per_article"] = round(bytes_of(path, "neardup_bands") / count, 1)
-                figures["signature_bytes_per_article"] = round(
-                    bytes_of(path, "neardup_signatures") / count, 1)
-                figures["scan_us_per_article_1m"] = round(scan_lookup(path, new[:30]), 1)
-            figures[f"us_per_article_{label}"] = round(timed_inserts(path, count, new), 1)
-            print(f"{label}: store built in {built:.1f}s; lookup+insert "
-                  f"{figures[f'us_per_article_{label}']:.0f} us/article", file=sys.stderr)
+            print(f"{label}: store built in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+            stores[label] = (path, count)
+        path, count = stores["1m"]
+        figures["index_bytes_per_article"] = round(bytes_of(path, "neardup_bands") / count, 1)
+        figures["signature_bytes_per_article"] = round(bytes_of(path, "neardup_signatures") / count, 1)
+        figures["scan_us_per_article_1m"] = round(scan_lookup(path, new[:30]), 1)
+        pristine_1k = workdir / "pristine-1k.db"
+        shutil.copy(stores["1k"][0], pristine_1k)
+        times: dict[str, list[float]] = {"1k": [], "1m": []}
+        cpu: dict[str, list[float]] = {"1k": [], "1m": []}
+        for rep, batch in enumerate(batches):
+            # Interleaved, so that a busy spell of the machine falls on both sizes alike.
+            # The 1k store is put back to 1,000 each time; the 1M one grows by 0.1%.
+            shutil.copy(pristine_1k, stores["1k"][0])
+            for label, stored in (("1k", 1_000), ("1m", 1_000_000 + rep * len(batch))):
+                wall_us, cpu_us = timed_inserts(stores[label][0], stored, batch)
+                times[label].append(wall_us)
+                cpu[label].append(cpu_us)
+            print(f"repetition {rep + 1}: lookup+insert {times['1k'][-1]:.0f} us/article at 1k "
+                  f"({cpu['1k'][-1]:.0f} CPU), {times['1m'][-1]:.0f} at 1M ({cpu['1m'][-1]:.0f} CPU)",
+                  file=sys.stderr)
         precision, recall, false_positives = accuracy(workdir)
 
-    figures["growth"] = round(figures["us_per_article_1m"] / figures["us_per_article_1k"], 3)
+    for prefix, measured in (("", times), ("cpu_", cpu)):
+        for label, values in measured.items():
+            figures[f"{prefix}us_per_article_{label}"] = round(statistics.median(values), 1)
+            figures[f"{prefix}us_per_article_{label}_spread"] = round(max(values) - min(values), 1)
+        growths = [big / small for small, big in zip(measured["1k"], measured["1m"])]
+        figures[f"{prefix}growth"] = round(figures[f"{prefix}us_per_article_1m"]
+                                           / figures[f"{prefix}us_per_article_1k"], 3)
+        figures[f"{prefix}growth_min"] = round(min(growths), 3)
+        figures[f"{prefix}growth_max"] = round(max(growths), 3)
+    figures["repeat"] = REPEAT
     figures["minhash_us_per_article"] = round(minhash_us, 1)
     figures["scan_over_lsh_1m"] = round(figures["scan_us_per_article_1m"] / figures["us_per_article_1m"], 1)
     figures["precision"] = round(precision, 4)

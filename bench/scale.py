@@ -24,6 +24,9 @@ to gain. `--pin` gives each worker a core of its own (worker i's processes are b
 core i, and its pool then has one process), as if each ran on a one-core machine of its
 own; PostgreSQL, Redis and the site still share the cores. It measures what scaling out
 costs (the shared queue, filter and database) rather than how many cores there are.
+`efficiency` says it whatever else the machine runs: pages per busy core-second (the CPU
+seconds of our processes, as in `cores_N`) with two workers ÷ the same with one; the
+target is >= 0.95 with `--pin`.
 
 Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (same as the tests);
 `python -m bench.scale [ARTICLES] [--pin]`.
@@ -46,6 +49,7 @@ from sqlalchemy import create_engine, func, select, text
 
 REPO = Path(__file__).resolve().parent.parent
 
+from bench.procstat import PROC, cpu_by_pid
 from tests.support.bigsite import big_site
 from newswatch.crawler.distributed import mark_due  # noqa: E402
 from newswatch.crawler.sources import Source  # noqa: E402
@@ -55,32 +59,11 @@ from newswatch.store.models import Article  # noqa: E402
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/14"
 TIMEOUT_S = 300
-PROC = Path("/proc")
 
 
 def _cpu_s(pids) -> float:
     """CPU seconds used so far by `pids` and their descendants (0 where /proc is absent)."""
-    if not PROC.is_dir():
-        return 0.0
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    wanted, total = set(pids), 0.0
-    for pid in sorted(used):  # a child's pid is usually larger than its parent's
-        if pid in wanted or parents.get(pid) in wanted:
-            wanted.add(pid)
-            total += used[pid]
-    return total
+    return sum(cpu_by_pid(pids).values())
 
 
 def _database_pids(database: str) -> list[int]:
@@ -168,7 +151,7 @@ def crawl_with(workers: int, feed_url: str, articles: int, admin, workdir: Path,
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     machine = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]) * (os.cpu_count() or 1)
-    return {"pages_s": articles / elapsed, "stored_twice": twice,
+    return {"pages_s": articles / elapsed, "stored_twice": twice, "cpu_s": cpu,
             "cores": cpu / elapsed, "busy": machine}
 
 
@@ -197,9 +180,11 @@ def main() -> None:
         "stored_twice": one["stored_twice"] + two["stored_twice"],
         "cores_1": round(one["cores"], 2), "busy_1": round(one["busy"], 2),
         "cores_2": round(two["cores"], 2), "busy_2": round(two["busy"], 2),
+        "efficiency": round(one["cpu_s"] / two["cpu_s"], 3),
         "pinned": pin,
     }
-    print(f"scaling (2 workers / 1 worker): {figures['scaling']:.2f}; URLs stored twice: {figures['stored_twice']}")
+    print(f"scaling (2 workers / 1 worker): {figures['scaling']:.2f}; efficiency (pages per core-second, "
+          f"2 workers / 1): {figures['efficiency']:.3f}; URLs stored twice: {figures['stored_twice']}")
     print(json.dumps(figures))
 
 

@@ -19,28 +19,15 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.engine import make_url
-
-from newswatch.alerts.backtest import backfill, search, search_topic, show_topic
-from newswatch.alerts.delivery import deliver, register_console
-from newswatch.alerts.expansion import added, expand
-from newswatch.alerts.matcher import Topic
-from newswatch.alerts.notifier import drain
-from newswatch.alerts.outbox import requeue
-from newswatch.alerts.query import QueryError, parse
-from newswatch.alerts.render import Message
-from newswatch.alerts.status import as_json, dead_alerts, outbox_counts, sources_status
 from newswatch.jobs import service, sources_cli
 from newswatch.jobs.config import ConfigError, load_config, parse_duration
 from newswatch.jobs.logs import ENV_VAR as LOG_FORMAT_ENV
 from newswatch.jobs.logs import FORMATS as LOG_FORMATS
 from newswatch.jobs.logs import setup_logging
 from newswatch.jobs.roles import ROLES
-from newswatch.jobs.schedule import next_runs
-from newswatch.store.db import open_store
-from newswatch.store.models import Article, Match, Story
-from newswatch.web.server import ListenError
+
+# Each command imports what it uses, in its own body: the read-only ones (`status`,
+# `stories`, `match`) load neither Scrapy, Twisted, trafilatura nor Apprise.
 
 log = logging.getLogger("newswatch")
 
@@ -57,11 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    except ListenError as exc:
+    except Exception as exc:
+        if not _is_listen_error(exc):
+            raise
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _is_listen_error(exc: Exception) -> bool:
+    # Only the commands that listen import the web server, and only they raise its error.
+    server = sys.modules.get("newswatch.web.server")
+    return server is not None and isinstance(exc, server.ListenError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,6 +268,12 @@ def _read(item: str) -> tuple[bytes, str, str | None]:
 
 
 def cmd_match(args) -> int:
+    from newswatch.alerts.backtest import backfill, search, search_topic, show_topic
+    from newswatch.alerts.expansion import added, expand
+    from newswatch.alerts.matcher import Topic
+    from newswatch.alerts.query import QueryError, parse
+    from newswatch.store.db import open_store
+
     if (args.query is None) == (args.topic is None):
         print("match: give a QUERY or --topic NAME (one of them)", file=sys.stderr)
         return EXIT_USAGE
@@ -286,7 +287,7 @@ def cmd_match(args) -> int:
         except QueryError as exc:
             print(f"query does not parse: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    config = load_config(args.config)
+    config = load_config(args.config, channels=False)
     if args.topic is not None:
         topic = next((t for t in config.topics if t.name == args.topic), None)
         if topic is None:
@@ -344,7 +345,12 @@ def _marked(snippet: dict) -> str:
 
 
 def cmd_stories(args) -> int:
-    config = load_config(args.config)
+    from sqlalchemy import exists, func, select
+
+    from newswatch.store.db import open_store
+    from newswatch.store.models import Article, Match, Story
+
+    config = load_config(args.config, channels=False)
     since = datetime.now(timezone.utc) - args.since
     store = open_store(config.database)
     with store.session() as session:
@@ -397,7 +403,11 @@ def cmd_stories(args) -> int:
 
 
 def cmd_status(args) -> int:
-    config = load_config(args.config)
+    from newswatch.alerts.status import as_json, dead_alerts, outbox_counts, sources_status
+    from newswatch.jobs.schedule import next_runs
+    from newswatch.store.db import open_store
+
+    config = load_config(args.config, channels=False)
     store = open_store(config.database)
     with store.session() as session:
         sources = [as_json(s) for s in sources_status(session, config.sources, next_runs(config.schedules))]
@@ -427,6 +437,10 @@ def cmd_status(args) -> int:
 
 
 def cmd_alerts(args) -> int:
+    from newswatch.alerts.notifier import drain
+    from newswatch.alerts.outbox import requeue
+    from newswatch.store.db import open_store
+
     if bool(args.ids) == args.all_failed:
         print("alerts retry: give alert IDs or --all-failed", file=sys.stderr)
         return EXIT_USAGE
@@ -451,6 +465,9 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_notify_test(args) -> int:
+    from newswatch.alerts.delivery import deliver, register_console
+    from newswatch.alerts.render import Message
+
     config = load_config(args.config)
     channel = config.channels.get(args.channel)
     if channel is None:
@@ -471,8 +488,11 @@ def cmd_notify_test(args) -> int:
 
 
 def cmd_web(args) -> int:
+    from newswatch.alerts.delivery import register_console
     from newswatch.jobs.config import WebModel
     from newswatch.jobs.metrics import Metrics
+    from newswatch.jobs.schedule import next_runs
+    from newswatch.store.db import open_store
     from newswatch.web.app import create_app
     from newswatch.web.context import WebContext
     from newswatch.web.server import Listener
@@ -499,6 +519,10 @@ def cmd_web(args) -> int:
 
 
 def cmd_db(args) -> int:
+    from sqlalchemy.engine import make_url
+
+    from newswatch.store.db import open_store
+
     config = load_config(args.config)
     open_store(config.database).close()
     shown = make_url(config.database).render_as_string(hide_password=True)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -45,14 +45,16 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from newswatch.alerts.delivery import Channel, ChannelURLError, QuietHours, build_channel, tagged_urls
 from newswatch.alerts.expansion import expand
 from newswatch.alerts.matcher import DEFAULT_UPDATE_EVERY, Topic, UpdateMode
-from newswatch.alerts.notifier import RetryPolicy
 from newswatch.alerts.query import QueryError, parse, tokenize
 from newswatch.alerts.render import TemplateError, Templates
+from newswatch.alerts.rules import QuietHours, RetryPolicy
 from newswatch.alerts.semantic import Meaning, SemanticUnavailable
 from newswatch.crawler.sources import KINDS, Source, SourceKind
+
+if TYPE_CHECKING:
+    from newswatch.alerts.delivery import Channel
 
 ENV_VAR = "NEWSWATCH_CONFIG"
 DEFAULT_FILE = "newswatch.yaml"
@@ -452,7 +454,13 @@ def find_config(path: str | Path | None) -> Path:
     return Path(path or os.environ.get(ENV_VAR) or DEFAULT_FILE)
 
 
-def load_config(path: str | Path | None = None) -> Config:
+def load_config(path: str | Path | None = None, *, channels: bool = True) -> Config:
+    """The config at `path` (see `find_config`), validated and built, or ConfigError.
+
+    `channels=False` leaves the channels unbuilt, and Apprise unimported: their Apprise URLs
+    go unchecked and `Config.channels` is empty (the names that topics and `health` give
+    are still checked). For the commands that send nothing (`status`, `stories`, `match`).
+    """
     file = find_config(path)
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -480,10 +488,10 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(
             file, [(_key_path(err["loc"]), _problem(err)) for err in exc.errors()]
         ) from None
-    return _build(file, model)
+    return _build(file, model, channels)
 
 
-def _build(file: Path, model: ConfigModel) -> Config:
+def _build(file: Path, model: ConfigModel, build_channels: bool) -> Config:
     problems: list[tuple[str, str]] = []
 
     def unique(items, what):
@@ -496,32 +504,7 @@ def _build(file: Path, model: ConfigModel) -> Config:
     unique(model.sources, "sources")
     unique(model.topics, "topics")
 
-    channels: dict[str, Channel] = {}
-    for name, rules in model.channels.items():
-        urls = list(rules.urls)
-        if rules.tags:
-            pool = [(u.url, u.tags) for u in model.urls]
-            try:
-                selected = tagged_urls(pool, rules.tags)
-            except ChannelURLError as exc:
-                problem = (f"urls[{exc.index}]", str(exc))
-                if problem not in problems:  # once, however many channels use tags
-                    problems.append(problem)
-                continue
-            if not selected:
-                problems.append((f"channels.{name}.tags", "no URL in `urls:` has these tags"))
-                continue
-            urls += [u for u in selected if u not in urls]
-        if not urls:
-            problems.append((f"channels.{name}", "a channel needs at least one Apprise URL"))
-            continue
-        try:
-            channel = build_channel(name, urls)
-        except ChannelURLError as exc:
-            problems.append((f"channels.{name}", str(exc)))
-            continue
-        channels[name] = replace(channel, max_per_hour=rules.max_per_hour, quiet=rules.quiet,
-                                 timezone=rules.timezone or channel.timezone)
+    channels = _channels(model, problems) if build_channels else {}
 
     source_names = {source.name for source in model.sources}
     topics = []
@@ -616,6 +599,39 @@ def _build(file: Path, model: ConfigModel) -> Config:
         startup_wait=model.startup_wait,
         workers=model.workers,
     )
+
+
+def _channels(model: ConfigModel, problems: list[tuple[str, str]]) -> dict[str, Channel]:
+    """Each channel with its Apprise URLs loaded; a URL Apprise cannot load is a problem."""
+    from newswatch.alerts.delivery import ChannelURLError, build_channel, tagged_urls
+
+    channels: dict[str, Channel] = {}
+    for name, rules in model.channels.items():
+        urls = list(rules.urls)
+        if rules.tags:
+            pool = [(u.url, u.tags) for u in model.urls]
+            try:
+                selected = tagged_urls(pool, rules.tags)
+            except ChannelURLError as exc:
+                problem = (f"urls[{exc.index}]", str(exc))
+                if problem not in problems:  # once, however many channels use tags
+                    problems.append(problem)
+                continue
+            if not selected:
+                problems.append((f"channels.{name}.tags", "no URL in `urls:` has these tags"))
+                continue
+            urls += [u for u in selected if u not in urls]
+        if not urls:
+            problems.append((f"channels.{name}", "a channel needs at least one Apprise URL"))
+            continue
+        try:
+            channel = build_channel(name, urls)
+        except ChannelURLError as exc:
+            problems.append((f"channels.{name}", str(exc)))
+            continue
+        channels[name] = replace(channel, max_per_hour=rules.max_per_hour, quiet=rules.quiet,
+                                 timezone=rules.timezone or channel.timezone)
+    return channels
 
 
 # --- helpers -------------------------------------------------------------------------
