@@ -45,6 +45,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from newswatch.alerts.durations import INTERVAL, parse_duration
 from newswatch.alerts.expansion import expand
 from newswatch.alerts.matcher import DEFAULT_UPDATE_EVERY, Topic, UpdateMode
 from newswatch.alerts.query import QueryError, parse, tokenize
@@ -76,10 +77,6 @@ class ConfigError(Exception):
 
 # --- schedules -----------------------------------------------------------------------
 
-_INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 @dataclass(frozen=True)
 class Schedule:
     """When a source is crawled: every `seconds`, or on a five-field `cron` expression."""
@@ -91,26 +88,10 @@ class Schedule:
         return f"every {self.seconds}s" if self.seconds else f"cron {self.cron!r}"
 
 
-#: The longest duration anything takes (a schedule, a retention, a max_age): ten years.
-MAX_DURATION = timedelta(days=3660)
-
-
-def parse_duration(value: str) -> timedelta:
-    """`30s`, `15m`, `2h`, `7d` as a timedelta, at most `MAX_DURATION`; ValueError
-    otherwise."""
-    interval = _INTERVAL.match(value)
-    if not interval:
-        raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 2h or 7d")
-    seconds = int(interval.group(1)) * _UNIT_SECONDS[interval.group(2)]
-    if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"{value!r} is longer than {MAX_DURATION.days}d")
-    return timedelta(seconds=seconds)
-
-
 def parse_schedule(value: Any) -> Schedule:
     if not isinstance(value, str):
         raise ValueError("expected an interval such as 15m, or a cron expression, as a string")
-    if _INTERVAL.match(value):
+    if INTERVAL.match(value):
         seconds = int(parse_duration(value).total_seconds())
         if seconds < 1:
             raise ValueError("an interval must be at least 1s")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.databases import BACKEND_ENV, database_url, postgres_server, postgres_url  # noqa: F401  (fixtures)
+from support.databases import BACKEND_ENV, database_url, postgres_server, postgres_url, store  # noqa: F401  (fixtures)
 from support.mailservers import smtp_server, wait_for, webhook_server  # noqa: F401  (fixtures)
-from support.newssite import news_site  # noqa: F401  (fixture)
+from support.newssite import news_site, sites  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -25,16 +25,6 @@ FAST = RetryPolicy(base=timedelta(milliseconds=50), max=timedelta(milliseconds=2
 HOSTILE = "<script>alert(1)</script> Seoul & Kyiv <!channel> *arms* `x` [a](http://evil.example)"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    """A migrated store on SQLite, and on a fresh PostgreSQL database of its own."""
-    url = (f"sqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    store = open_store(url)
-    yield store
-    store.close()
-
-
 def add_story(store, topic: str, channels: list[str], title: str = "Seoul weighs arms for Kyiv",
               articles: int = 1, url: str | None = None) -> int:
     """A story of `articles` articles matching `topic`, queued for `channels`, as ingest

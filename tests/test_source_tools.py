@@ -17,20 +17,6 @@ ARTICLES = manifest()
 LOCAL = "crawl:\n  allow_private: true\n"
 
 
-@pytest.fixture
-def sites():
-    started: list[NewsSite] = []
-
-    def make() -> NewsSite:
-        site = NewsSite().start()
-        started.append(site)
-        return site
-
-    yield make
-    for site in started:
-        site.stop()
-
-
 def opml(feeds: list[tuple[str, str]]) -> str:
     outlines = "".join(f"<outline type=\"rss\" text={quoteattr(title)} xmlUrl={quoteattr(url)}/>"
                        for title, url in feeds)

@@ -13,27 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from support.newssite import NewsSite, manifest
+from support.newssite import manifest
 
 PAGES = Path(__file__).resolve().parent / "pages"
 ARTICLES = manifest()
 WORLD = [a for a in ARTICLES if a["path"].startswith("/world/")]
 FRESH = "/world/2026/11/fresh-article.html"
 FRESH_HTML = (PAGES.parent / "site" / ARTICLES[0]["path"].lstrip("/")).read_text("utf-8")
-
-
-@pytest.fixture
-def sites():
-    started: list[NewsSite] = []
-
-    def make() -> NewsSite:
-        site = NewsSite().start()
-        started.append(site)
-        return site
-
-    yield make
-    for site in started:
-        site.stop()
 
 
 def run_once(newswatch, sources: list[dict], **extra) -> tuple[dict, str]:

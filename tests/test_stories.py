@@ -26,15 +26,6 @@ from newswatch.store.models import NearDupBand, OutboxRow
 from support.storyset import as_article, labelled, pairwise, real
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'newswatch.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    opened = open_store(url)
-    yield opened
-    opened.close()
-
-
 def test_real_multi_outlet_news_is_grouped_by_event(store):
     """Real reports by real outlets (tests/stories/README.md), fed in publication order:
     the issue's targets, held by the grouping itself (bench/stories.py adds a baseline)."""

@@ -25,15 +25,6 @@ from support.plantstory import CONTRACT, COURIER_VOTE, GAZETTE_VOTE, HERALD_VOTE
 TOPIC = "millbrook-plant"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'newswatch.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    opened = open_store(url)
-    yield opened
-    opened.close()
-
-
 def topic(**options) -> Topic:
     return Topic(name=TOPIC, query=parse(QUERY), channels=("hook",), **options)
 

@@ -3,13 +3,13 @@ the FastAPI dependencies that hand it to the routes."""
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from fastapi import HTTPException, Request
 
+from newswatch.alerts.durations import parse_duration
 from newswatch.alerts.matcher import Topic
 from newswatch.alerts.status import NextRun
 from newswatch.store.db import Store
@@ -63,13 +63,9 @@ def page_access(request: Request) -> None:
     context(request).access.page(request)
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def duration(value: str) -> timedelta:
     """`7d`, `12h`, `30m` (the config's durations) as a timedelta; 400 otherwise."""
-    found = _DURATION.match(value)
-    if not found:
-        raise HTTPException(400, f"since: {value!r} is not a duration such as 30m, 12h or 7d")
-    return timedelta(seconds=int(found.group(1)) * _UNIT[found.group(2)])
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise HTTPException(400, f"since: {exc}") from None

@@ -104,3 +104,13 @@ def database_url(request, tmp_path) -> str:
     if backend(request.config) == "postgres":
         return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'newswatch.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    """A migrated store on SQLite, and on a fresh PostgreSQL database of its own."""
+    url = (f"sqlite:///{tmp_path / 'newswatch.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    opened = open_store(url)
+    yield opened
+    opened.close()

@@ -37,7 +37,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -678,4 +678,20 @@ def news_site() -> Iterator[NewsSite]:
     try:
         yield site
     finally:
+        site.stop()
+
+
+@pytest.fixture
+def sites() -> Iterator[Callable[[], NewsSite]]:
+    """`sites()` starts one more `NewsSite` (each on a port of its own); all are stopped
+    after the test."""
+    started: list[NewsSite] = []
+
+    def make() -> NewsSite:
+        site = NewsSite().start()
+        started.append(site)
+        return site
+
+    yield make
+    for site in started:
         site.stop()
