@@ -29,12 +29,14 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(items):
     # A test that needs PostgreSQL whatever the backend is selectable with `-m postgres`;
     # one that runs on the selected backend (`database_url`, and so every CLI test) with
-    # `-m database`.
+    # `-m database`, unless it is marked `one_backend`: its subject (crawling, extraction,
+    # config, process start-up) goes through no backend-specific code, so CI's PostgreSQL
+    # pass (`-m database`) leaves it to the SQLite pass.
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "postgres_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
-        elif "database_url" in fixtures:
+        elif "database_url" in fixtures and not item.get_closest_marker("one_backend"):
             item.add_marker(pytest.mark.database)
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from newswatch.jobs.config import ConfigError, load_config
 
+pytestmark = pytest.mark.one_backend
+
 GOOD = """
 sources:
   - name: seeds

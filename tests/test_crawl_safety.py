@@ -14,6 +14,8 @@ import pytest
 
 from support.newssite import NewsSite, manifest
 
+pytestmark = pytest.mark.one_backend
+
 SITE = Path(__file__).resolve().parent / "site"
 ARTICLES = manifest()
 #: A real article page of the local news site, and one more (both match korea-arms).

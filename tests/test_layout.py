@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from support.mailservers import wait_for
+
+pytestmark = pytest.mark.one_backend
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("scrapy", "twisted", "apprise", "jinja2")

@@ -14,6 +14,8 @@ from support.newssite import manifest
 from newswatch.corpus.processes import DEFAULT_MAX_WORKERS, default_workers
 from newswatch.jobs.config import ConfigError, load_config
 
+pytestmark = pytest.mark.one_backend
+
 HEAVY = ("scrapy", "twisted", "trafilatura")
 
 

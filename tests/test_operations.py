@@ -70,6 +70,7 @@ def samples(text: str) -> dict[tuple, float]:
     }
 
 
+@pytest.mark.one_backend
 def test_json_logs_have_fields_and_no_secrets(newswatch, news_site, webhook_server):
     # A second URL on the channel holds a password and refuses connections: its failure is
     # logged, masked.
@@ -89,6 +90,7 @@ def test_json_logs_have_fields_and_no_secrets(newswatch, news_site, webhook_serv
     assert retried == set(expected_matches())
 
 
+@pytest.mark.one_backend
 def test_text_logs_by_default(newswatch, news_site, webhook_server):
     newswatch.write_config(config(news_site, webhook_server))
     done = newswatch("run", "--once")
@@ -139,6 +141,7 @@ def test_metrics_and_health_of_a_running_daemon(newswatch, news_site, webhook_se
 
 
 @pytest.mark.slow
+@pytest.mark.one_backend
 def test_sigterm_mid_crawl_exits_in_time_and_loses_nothing(newswatch, news_site, webhook_server):
     newswatch.write_config(config(news_site, webhook_server))
     slow = [a["path"] for a in manifest()][-3:]

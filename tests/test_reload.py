@@ -7,10 +7,13 @@ from __future__ import annotations
 import signal
 import threading
 
+import pytest
 import yaml
 
 from support.mailservers import wait_for
 from support.newssite import TOPIC_QUERIES, NewsSite, manifest
+
+pytestmark = pytest.mark.one_backend
 
 ARTICLES = manifest()
 KOREA = [a for a in ARTICLES if "korea-arms" in a["topics"]]

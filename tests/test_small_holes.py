@@ -39,6 +39,7 @@ def test_two_commands_on_a_new_sqlite_file_both_migrate_or_wait(tmp_path):
             assert process.returncode == 0, err
 
 
+@pytest.mark.one_backend
 def test_extract_of_a_device_or_huge_file_is_one_line(newswatch):
     done = newswatch("extract", "/dev/zero")
     assert (done.returncode, done.stderr.strip()) == (1, "/dev/zero: larger than 10 MB")
@@ -49,6 +50,7 @@ def test_extract_of_a_device_or_huge_file_is_one_line(newswatch):
     ("query", "-" * 3000 + "Kyiv", "the query is nested too deeply (more than 50 levels)"),
     ("every", "99999999999999999d", "'99999999999999999d' is longer than 3660d"),
 ])
+@pytest.mark.one_backend
 def test_absurd_values_are_config_errors(newswatch, key, value, problem):
     topic = {"name": "t", "query": value if key == "query" else "Kyiv"}
     source = {"name": "s", "feed": "https://news.example/rss.xml", **({"every": value} if key == "every" else {})}
@@ -60,6 +62,7 @@ def test_absurd_values_are_config_errors(newswatch, key, value, problem):
         assert done.returncode == 2 and problem in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.one_backend
 def test_run_once_fails_when_every_source_failed_with_one_line_each(newswatch):
     """An unreachable host: one line (not robots.txt's 60-line traceback), exit 1."""
     closed = free_port()

@@ -12,6 +12,8 @@ import pytest
 from newswatch.crawler.addresses import is_private
 from support.newssite import NewsSite, manifest
 
+pytestmark = pytest.mark.one_backend
+
 ARTICLES = manifest()
 # Crawling the local sites (127.0.0.1) is admitted explicitly, as a user's config must.
 LOCAL = "crawl:\n  allow_private: true\n"

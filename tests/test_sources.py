@@ -15,6 +15,8 @@ import pytest
 
 from support.newssite import manifest
 
+pytestmark = pytest.mark.one_backend
+
 PAGES = Path(__file__).resolve().parent / "pages"
 ARTICLES = manifest()
 WORLD = [a for a in ARTICLES if a["path"].startswith("/world/")]

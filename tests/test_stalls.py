@@ -19,6 +19,8 @@ from support.mailservers import free_port, wait_for
 from support.newssite import NewsSite, manifest
 from newswatch.corpus.processes import ExtractionPool, ExtractionTimeout, run_with_deadline
 
+pytestmark = pytest.mark.one_backend
+
 SITE = Path(__file__).resolve().parent / "site"
 ARTICLES = manifest()
 

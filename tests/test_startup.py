@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.one_backend
+
 HEAVY = ("scrapy", "twisted", "trafilatura", "apprise")
 
 # Runs the CLI in this process, then prints which of HEAVY it loaded, as the last line.

@@ -12,7 +12,7 @@ import pytest
 
 from support.newssite import NewsSite
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 # Test inputs for the local site (not the labelled set of bench/matching.py).
 PAGES = {
