@@ -139,11 +139,11 @@ class App:
         return list(await asyncio.gather(*(self.crawl_source(s) for s in sources)))
 
     async def crawl_source(self, source: Source) -> SourceRun:
-        """One run of `source`, then its health checked (a notice queued if it changed)."""
-        # The processes a crawl feeds start beside the rest of the daemon: wait until they
-        # are up, so that a run's time (and the first pages) do not include their start.
-        await asyncio.gather(asyncio.wrap_future(self.executor.started),
-                             asyncio.wrap_future(self.writer.started))
+        """One run of `source`, then its health checked (a notice queued if it changed).
+
+        The extraction and ingest processes start beside it: the first listings are
+        fetched meanwhile, and the first pages queue for them (a page's extraction deadline
+        runs from when a worker takes it)."""
         run = await self.crawler.crawl(source)
         self.metrics.observe_run(run)
         self._check_health(run)
