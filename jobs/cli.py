@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import sys
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -91,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("extract", cmd_extract, "print the article extracted from files or URLs")
     sub.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
     sub.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    sub.add_argument("--allow-private", action="store_true",
+                     help="fetch a URL whose host is a private address (refused by default, as in a crawl)")
     sub = command("match", cmd_match, "backtest a query on the stored corpus")
     sub.add_argument("query", nargs="?", help="a topic query (or use --topic)")
     sub.add_argument("--topic", metavar="NAME", help="the query and filters of a configured topic")
@@ -229,11 +230,23 @@ async def _show_progress(app) -> None:
 def cmd_extract(args) -> int:
     from newswatch.corpus.extract import ExtractionError, extract
 
+    from newswatch.jobs.discover import FetchError, Fetcher, Limits
+
+    fetcher = Fetcher(Limits(max_bytes=FETCH_LIMIT, allow_private=args.allow_private))
     status = EXIT_OK
     for item in args.inputs:
         try:
-            body, url, content_type = _read(item)
+            if item.startswith(("http://", "https://")):
+                # The user names the page: robots.txt is not asked; every redirect hop is
+                # checked against private addresses, as in a crawl.
+                body, url, content_type = fetcher.get(item, obey_robots=False)
+            else:
+                body, url, content_type = _read(Path(item))
             article = extract(body, url, content_type)
+        except FetchError as exc:
+            print(exc, file=sys.stderr)
+            status = EXIT_FAILED
+            continue
         except (OSError, ValueError, ExtractionError) as exc:
             print(f"{item}: {exc}", file=sys.stderr)
             status = EXIT_FAILED
@@ -251,15 +264,7 @@ def cmd_extract(args) -> int:
     return status
 
 
-def _read(item: str) -> tuple[bytes, str, str | None]:
-    if item.startswith(("http://", "https://")):
-        request = urllib.request.Request(item, headers={"User-Agent": "newswatch extract"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = response.read(FETCH_LIMIT + 1)
-            if len(body) > FETCH_LIMIT:
-                raise ValueError(f"larger than {FETCH_LIMIT // (1024 * 1024)} MB")
-            return body, response.url, response.headers.get("Content-Type")
-    path = Path(item)
+def _read(path: Path) -> tuple[bytes, str, None]:
     with path.open("rb") as file:  # not read_bytes: /dev/zero, a FIFO, a huge file
         body = file.read(FETCH_LIMIT + 1)
     if len(body) > FETCH_LIMIT:

@@ -196,3 +196,19 @@ def test_allow_private_keys(newswatch, tmp_path):
     newswatch.write_config({"crawl": {"allow_private": True},
                             "sources": [{"name": "a", "feed": "http://10.0.0.5/rss.xml", "allow_private": True}]})
     assert newswatch("check").returncode == 0
+
+
+def test_extract_of_a_url_refuses_private_addresses_unless_admitted(newswatch):
+    """`newswatch extract URL` checks every hop as a crawl does: a private host is refused
+    in one line, before any request, unless `--allow-private`."""
+    with NewsSite() as internal:
+        url = internal.url(KOREA[0]["path"])
+
+        refused = newswatch("extract", url)
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert refused.stderr.strip().startswith(f"{url}: 127.0.0.1 resolves to the private address 127.0.0.1")
+        assert internal.requests == []
+
+        admitted = newswatch("extract", "--allow-private", "--jsonl", url)
+        assert admitted.returncode == 0, admitted.stderr
+        assert json.loads(admitted.stdout)["title"] == KOREA[0]["title"]
