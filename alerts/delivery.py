@@ -31,9 +31,13 @@ import contextlib
 import contextvars
 import datetime as dt
 import hashlib
+import importlib
+import json
 import logging
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -279,7 +283,6 @@ def _privacy_url(plugin: Any) -> str:
 
 # --------------------------------------------------------------------------- console://
 
-_console_lock = threading.Lock()
 
 
 def _console_notify(body: str, title: str, *args: Any, **kwargs: Any) -> bool:
@@ -305,13 +308,83 @@ def register_console() -> None:
     Idempotent and thread-safe. The plugin declares plain text, so Apprise converts an
     HTML or Markdown body to text before printing it.
     """
-    with _console_lock:
-        if CONSOLE_SCHEME in _PLUGINS:
-            return
-        apprise_notify(on=CONSOLE_SCHEME, name="newswatch console",
-                       body_format=NotifyFormat.TEXT)(_console_notify)
+    with _plugins_lock:
+        _start_registry()
         if CONSOLE_SCHEME not in _PLUGINS:
-            raise RuntimeError("Apprise refused to register the console:// scheme")
+            _add_console()
+
+
+def _add_console() -> None:
+    apprise_notify(on=CONSOLE_SCHEME, name="newswatch console", body_format=NotifyFormat.TEXT)(_console_notify)
+    if CONSOLE_SCHEME not in _PLUGINS:
+        raise RuntimeError("Apprise refused to register the console:// scheme")
+
+
+# --------------------------------------------------------------------------- plugins
+# Apprise imports every plugin it has (some 140 modules, and the libraries they use) the
+# first time its registry is used. This process loads only the plugins of the URLs it
+# uses: the registry starts empty, and a URL's scheme names its plugin in an index of
+# every scheme, made once by a child interpreter that loads them all (and exits).
+
+_plugins_lock = threading.RLock()
+_registry_started = False
+_every_plugin = False  # loaded: a URL needed Apprise to try all of them
+_index: dict[str, str] | None = None  # scheme -> "module:class" of Apprise's plugin
+
+_INDEX_PROGRAM = """
+import json
+from apprise.plugins import N_MGR
+print(json.dumps({s: N_MGR[s].__module__ + ":" + N_MGR[s].__qualname__ for s in N_MGR.schemas()}))
+"""
+
+
+def _start_registry() -> None:
+    global _registry_started, _every_plugin
+    if _registry_started:
+        return
+    _registry_started = True
+    if _PLUGINS:  # something else in this process used Apprise first: all are loaded
+        _every_plugin = True
+        return
+    # Loading the plugins of an empty folder makes the registry count as loaded.
+    with tempfile.TemporaryDirectory() as empty:
+        _PLUGINS.load_modules(path=empty, name="newswatch.no_plugins")
+
+
+def _plugin_index() -> dict[str, str]:
+    global _index
+    if _index is None:
+        done = subprocess.run([sys.executable, "-c", _INDEX_PROGRAM], capture_output=True, text=True,
+                              timeout=120, check=False)
+        if done.returncode != 0:
+            log.warning("could not list Apprise's plugins (%s); loading all of them",
+                        done.stderr.strip().splitlines()[-1:] or done.returncode)
+            _index = {}
+        else:
+            _index = json.loads(done.stdout.strip().splitlines()[-1])
+    return _index
+
+
+def _load_plugin_for(url: str) -> None:
+    """Make Apprise able to load `url`: its scheme's plugin, or, for a scheme no plugin
+    has, every plugin (Apprise then asks each whether the URL is a service's own address,
+    such as a Discord webhook's https:// one, or reports it unknown)."""
+    global _every_plugin
+    with _plugins_lock:
+        _start_registry()
+        scheme = _scheme(url)
+        if _every_plugin or (scheme is not None and scheme in _PLUGINS):
+            return
+        target = _plugin_index().get(scheme) if scheme is not None else None
+        if target is None:
+            _PLUGINS.unload_modules()  # as Apprise starts: its next use loads every plugin
+            _PLUGINS.load_modules()
+            _every_plugin = True
+            _add_console()
+            return
+        module, name = target.split(":")
+        plugin = getattr(importlib.import_module(module), name)
+        _PLUGINS.add(plugin, schemas=[s for s, t in _plugin_index().items() if t == target])
 
 
 # --------------------------------------------------------------------------- URLs
@@ -350,6 +423,7 @@ def _load(url: str) -> tuple[Any | None, list[str]]:
     it cannot parse verbatim.
     """
     register_console()
+    _load_plugin_for(url)
     with _REDACTOR.temporarily(_all_parts(url)), _apprise_complaints() as complaints:
         try:
             plugin = Apprise.instantiate(url, asset=_ASSET)
@@ -468,6 +542,7 @@ def tagged_urls(pool: Sequence[tuple[str, Sequence[str]]], tags: Sequence[Any]) 
     notifier = Apprise(asset=_ASSET)
     urls: dict[int, str] = {}
     for index, (url, url_tags) in enumerate(pool):
+        _load_plugin_for(url)
         with _REDACTOR.temporarily(_all_parts(url)):
             try:
                 plugin = Apprise.instantiate(url, asset=_ASSET, tag=list(url_tags))

@@ -107,3 +107,34 @@ def test_workers_default_to_the_cores_at_most_two(tmp_path):
     path.write_text("topics: []\n")
     assert load_config(path).workers is None  # the pool's default
     assert 1 <= default_workers() <= DEFAULT_MAX_WORKERS == 2
+
+
+# Builds a channel in a fresh interpreter, then prints the Apprise schemes it has loaded and
+# whether Apprise's Discord plugin module was imported.
+PLUGINS_PROBE = """
+import json, sys
+from newswatch.alerts.delivery import _PLUGINS, build_channel
+channel = build_channel("c", sys.argv[1:])
+print(json.dumps({"masked": [e.masked.split("/")[0] for e in channel.endpoints],
+                  "schemes": sorted(_PLUGINS.schemas()),
+                  "discord": "apprise.plugins.discord" in sys.modules}))
+"""
+
+
+def plugins_after(*urls: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", PLUGINS_PROBE, *urls], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_delivery_loads_only_the_apprise_plugins_of_its_urls():
+    loaded = plugins_after("console://", "json://127.0.0.1:9/hook", "mailto://user:secret@example.com")
+    assert loaded == {"masked": ["console:", "json:", "mailto:"],
+                      "schemes": ["console", "json", "jsons", "mailto", "mailtos"], "discord": False}
+
+
+def test_a_services_own_https_address_still_finds_its_plugin():
+    # No scheme names it: Apprise asks every plugin, so all of them are loaded.
+    loaded = plugins_after("console://", "https://discord.com/api/webhooks/123456/abcdef")
+    assert loaded["masked"] == ["console:", "discord:"]
+    assert loaded["discord"] and len(loaded["schemes"]) > 100
