@@ -100,6 +100,9 @@ SETTINGS = {
     # (it evaluates code sent to it).
     "TELNETCONSOLE_ENABLED": False,
     "REMOTE_CONTROL_ENABLED": False,
+    # ...and their modules not even imported (the remote-control one loads aiohttp).
+    "EXTENSIONS": {"scrapy.extensions.telnet.TelnetConsole": None,
+                   "scrapy.extensions.remote_control.RemoteControl": None},
     "LOG_LEVEL": "WARNING",
     "LOG_ENABLED": False,  # newswatch configures logging itself
 }
