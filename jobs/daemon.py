@@ -107,6 +107,10 @@ class App:
         self.role = role
         self.store = store or open_store(config.database)
         self.executor = self.writer = self.crawler = None
+        self._crawls = 0  # crawls in progress (on the loop)
+        # Kept between runs: children holding the embedding model (`like:` topics), which
+        # each new one would load again.
+        self._keep_children = False
         if role.crawls:
             # The extraction and ingest processes: only a role that crawls starts them.
             from newswatch.corpus.ingest import Corpus
@@ -114,6 +118,7 @@ class App:
             from newswatch.crawler.crawl import CrawlContext, Crawler
 
             corpus = Corpus(self.store, config.topics)
+            self._keep_children = corpus.topics.needs_vectors
             self.writer = IngestWriter(corpus)
             self.executor = extraction_executor(config.workers, self.writer)
             self.crawler = Crawler(CrawlContext(corpus, self.executor, self.writer),
@@ -139,12 +144,23 @@ class App:
         return list(await asyncio.gather(*(self.crawl_source(s) for s in sources)))
 
     async def crawl_source(self, source: Source) -> SourceRun:
-        """One run of `source`, then its health checked (a notice queued if it changed)."""
-        # The processes a crawl feeds start beside the rest of the daemon: wait until they
-        # are up, so that a run's time (and the first pages) do not include their start.
-        await asyncio.gather(asyncio.wrap_future(self.executor.started),
-                             asyncio.wrap_future(self.writer.started))
-        run = await self.crawler.crawl(source)
+        """One run of `source`, then its health checked (a notice queued if it changed).
+
+        The extraction and ingest processes run while a crawl does: when the last one in
+        progress ends they are let go (they would only hold memory until the next run),
+        and the next run forks new ones from the fork server."""
+        self._crawls += 1
+        try:
+            # Wait until they are up, so that a run's time (and the first pages) do not
+            # include their start.
+            await asyncio.gather(asyncio.wrap_future(self.executor.start()),
+                                 asyncio.wrap_future(self.writer.start()))
+            run = await self.crawler.crawl(source)
+        finally:
+            self._crawls -= 1
+            if not self._crawls and not self._keep_children:
+                self.executor.release()
+                self.writer.release()
         self.metrics.observe_run(run)
         self._check_health(run)
         return run
@@ -278,6 +294,7 @@ class App:
 
             corpus = self.crawler.context.corpus
             corpus.topics = Corpus(self.store, config.topics).topics
+            self._keep_children = corpus.topics.needs_vectors
             self.executor.set_topics(corpus.topics)
             self.writer.set_topics(corpus.topics)
         return old
