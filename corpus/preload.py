@@ -5,15 +5,22 @@ that the children share those pages with the fork server instead of each holding
 That is the extraction code (trafilatura, run once on a small page: its first call sets up
 caches and language data), the children's entry points (corpus.processes), and the
 general-English word frequencies story terms are weighed against (wordfreq's table, the
-largest single thing a worker holds). Then `gc.freeze()`: the collector never walks these
-objects in a child, so it does not dirty (and copy) their pages.
+largest single thing a worker holds). Then the memory that loading used and let go is
+handed back to the system (`malloc_trim`, glibc), and `gc.freeze()`: the collector never
+walks the loaded objects in a child, so it does not dirty (and copy) their pages.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 
 from newswatch.corpus import processes, stories
 
 processes.warm_up()
 stories.load_priors()
+gc.collect()
+try:
+    ctypes.CDLL(None).malloc_trim(0)
+except (OSError, AttributeError):  # not glibc: its allocator keeps the pages
+    pass
 gc.freeze()

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import urllib.request
 
 import pytest
 
@@ -73,6 +74,66 @@ def test_the_crawling_process_loads_no_trafilatura(newswatch, news_site):
         run_on_reactor(crawl)
     """, newswatch.workdir)
     assert loaded == {"scrapy": True, "twisted": True, "trafilatura": False}
+
+
+def test_between_runs_the_daemon_lets_its_extraction_and_ingest_processes_go(newswatch, news_site):
+    """After a run the fork server has no children left; the next run forks them again
+    and its page is extracted and stored."""
+    newswatch.write_config({"workers": 1, "sources": [{"name": "local", "feed": news_site.feed_url}],
+                            "topics": [{"name": "t", "query": "arms", "notify": ["local"]}],
+                            "channels": {"local": ["console://"]}})
+    script = textwrap.dedent(f"""
+        import asyncio, json, os, sys, time
+        from multiprocessing import forkserver
+        from newswatch.jobs.config import load_config
+        from newswatch.jobs.daemon import App, run_on_reactor
+
+        def children(pid):
+            return [c for t in os.listdir(f"/proc/{{pid}}/task")
+                    for c in open(f"/proc/{{pid}}/task/{{t}}/children").read().split()]
+
+        def gone(pid):
+            deadline = time.monotonic() + 30
+            while children(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return not children(pid)
+
+        async def runs():
+            app = App(load_config({str(newswatch.config)!r}))
+            try:
+                await asyncio.wrap_future(app.executor.started)
+                await asyncio.wrap_future(app.writer.started)
+                server = forkserver._forkserver._forkserver_pid
+                up = len(children(server))  # the ingest process and the worker
+                [first] = await app.crawl()
+                after_first = gone(server)
+                print("first run over", flush=True)
+                await asyncio.to_thread(sys.stdin.readline)  # the site has a new page now
+                [second] = await app.crawl()
+                print(json.dumps({{"up": up, "gone": [after_first, gone(server)],
+                                  "stored": [first.new + first.duplicate, second.new + second.duplicate],
+                                  "errors": [first.error, second.error]}}))
+            finally:
+                app.close()
+            return 0
+
+        run_on_reactor(runs)
+    """)
+    daemon = subprocess.Popen([sys.executable, "-c", script], cwd=newswatch.workdir, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert daemon.stdout.readline().strip() == "first run over", daemon.stderr.read()
+        # A page of the site published again under a new address.
+        page = manifest()[0]
+        with urllib.request.urlopen(news_site.url(page["path"])) as response:
+            news_site.add_page("/world/republished.html", response.read())
+        news_site.add_feed_item("/world/republished.html", page["title"])
+        out, err = daemon.communicate("\n", timeout=180)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, err
+    assert json.loads(out.splitlines()[-1]) == {"up": 2, "gone": [True, True], "stored": [len(manifest()), 1],
+                                                "errors": [None, None]}
 
 
 @pytest.mark.parametrize("workers", [0, 1])
