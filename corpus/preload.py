@@ -6,12 +6,11 @@ That is the extraction code (trafilatura, run once on a small page: its first ca
 caches and language data), the children's entry points (corpus.processes), and the
 general-English word frequencies story terms are weighed against (wordfreq's table, the
 largest single thing a worker holds). Then the memory that loading used and let go is
-handed back to the system (`malloc_trim`, glibc), and `gc.freeze()`: the collector never
+handed back to the system (`processes.trim_heap`), and `gc.freeze()`: the collector never
 walks the loaded objects in a child, so it does not dirty (and copy) their pages.
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 
 from newswatch.corpus import processes, stories
@@ -19,8 +18,5 @@ from newswatch.corpus import processes, stories
 processes.warm_up()
 stories.load_priors()
 gc.collect()
-try:
-    ctypes.CDLL(None).malloc_trim(0)
-except (OSError, AttributeError):  # not glibc: its allocator keeps the pages
-    pass
+processes.trim_heap()
 gc.freeze()

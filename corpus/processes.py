@@ -8,6 +8,7 @@ forks new ones for the next. Nothing here imports Scrapy: the children never nee
 """
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import logging
 import multiprocessing
@@ -80,6 +81,16 @@ def _usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
+
+
+def trim_heap() -> None:
+    """Hand back to the system the memory the C allocator holds free (glibc's
+    `malloc_trim`; with another allocator, nothing): after a burst of work it keeps freed
+    pages for reuse, which an idle daemon only holds."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 #: The most extraction workers there are by default: past two, each worker's own heap

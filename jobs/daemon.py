@@ -158,12 +158,20 @@ class App:
             run = await self.crawler.crawl(source)
         finally:
             self._crawls -= 1
-            if not self._crawls and not self._keep_children:
-                self.executor.release()
-                self.writer.release()
+            if not self._crawls:
+                self._idle()
         self.metrics.observe_run(run)
         self._check_health(run)
         return run
+
+    def _idle(self) -> None:
+        # No crawl in progress: what the runs used and freed goes back to the system.
+        from newswatch.corpus.processes import trim_heap
+
+        if not self._keep_children:
+            self.executor.release()
+            self.writer.release()
+        trim_heap()
 
     def _check_health(self, run: SourceRun) -> None:
         health.check(self.store, run.source, self.config.schedules[run.source], self.config.health)
