@@ -24,6 +24,12 @@ the send in progress and costs nothing elsewhere.
 `register_console()` adds the built-in ``console://`` scheme (DESIGN.md, "Configuration")
 through Apprise's custom-notification decorator; `build_channel`, `mask_url` and `send`
 call it themselves, so a config can use ``console://`` before the daemon starts.
+
+Apprise imports all of its plugins (and the libraries they use) the first time its
+registry is used. Here the registry starts empty and gets the plugin of each URL's scheme
+as the URL is loaded, found in an index of every scheme that a child interpreter makes
+once; a URL whose scheme names no plugin (a service's own https:// address, which Apprise
+recognises by asking every plugin, or an unknown scheme) loads them all, as Apprise would.
 """
 from __future__ import annotations
 
@@ -284,7 +290,6 @@ def _privacy_url(plugin: Any) -> str:
 # --------------------------------------------------------------------------- console://
 
 
-
 def _console_notify(body: str, title: str, *args: Any, **kwargs: Any) -> bool:
     """Apprise custom notification: print the alert to standard output."""
     # Looked up on every call so that redirection (and pytest's capsys) is honoured.
@@ -321,10 +326,7 @@ def _add_console() -> None:
 
 
 # --------------------------------------------------------------------------- plugins
-# Apprise imports every plugin it has (some 140 modules, and the libraries they use) the
-# first time its registry is used. This process loads only the plugins of the URLs it
-# uses: the registry starts empty, and a URL's scheme names its plugin in an index of
-# every scheme, made once by a child interpreter that loads them all (and exits).
+# Only the plugins of the URLs this process loads (the module docstring says how).
 
 _plugins_lock = threading.RLock()
 _registry_started = False
@@ -376,15 +378,19 @@ def _load_plugin_for(url: str) -> None:
         if _every_plugin or (scheme is not None and scheme in _PLUGINS):
             return
         target = _plugin_index().get(scheme) if scheme is not None else None
-        if target is None:
-            _PLUGINS.unload_modules()  # as Apprise starts: its next use loads every plugin
-            _PLUGINS.load_modules()
-            _every_plugin = True
-            _add_console()
-            return
-        module, name = target.split(":")
-        plugin = getattr(importlib.import_module(module), name)
-        _PLUGINS.add(plugin, schemas=[s for s, t in _plugin_index().items() if t == target])
+        if target is not None:
+            module, name = target.split(":")
+            try:
+                plugin = getattr(importlib.import_module(module), name)
+            except Exception:  # noqa: BLE001 — Apprise's own loading then says what is wrong
+                log.debug("Apprise's %s plugin did not load alone", scheme, exc_info=True)
+            else:
+                _PLUGINS.add(plugin, schemas=[s for s, t in _plugin_index().items() if t == target])
+                return
+        _PLUGINS.unload_modules()  # as Apprise starts: its next use loads every plugin
+        _PLUGINS.load_modules()
+        _every_plugin = True
+        _add_console()
 
 
 # --------------------------------------------------------------------------- URLs

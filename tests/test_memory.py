@@ -1,5 +1,7 @@
-"""A daemon that fits a small server: each process imports only what it runs, and the
-extraction pool's size is the config's `workers:` (0: extraction in the ingest process)."""
+"""A daemon that fits a small server: each process imports only what it runs (Alembic only
+to migrate, Apprise's plugins only for the URLs used), the extraction pool's size is the
+config's `workers:` (0: extraction in the ingest process), and between runs the
+extraction and ingest processes are let go."""
 from __future__ import annotations
 
 import json
@@ -14,8 +16,11 @@ from support.newssite import manifest
 
 from newswatch.corpus.processes import DEFAULT_MAX_WORKERS, default_workers
 from newswatch.jobs.config import ConfigError, load_config
+from newswatch.store.db import open_store
 
-HEAVY = ("scrapy", "twisted", "trafilatura")
+# What a process loads only if it runs it: aiohttp (Scrapy's remote-control extension),
+# SciPy (datasketch's package import) are run by none.
+HEAVY = ("scrapy", "twisted", "trafilatura", "aiohttp", "scipy")
 
 
 def loaded_after(script: str, cwd) -> dict[str, bool]:
@@ -73,7 +78,7 @@ def test_the_crawling_process_loads_no_trafilatura(newswatch, news_site):
 
         run_on_reactor(crawl)
     """, newswatch.workdir)
-    assert loaded == {"scrapy": True, "twisted": True, "trafilatura": False}
+    assert loaded == {"scrapy": True, "twisted": True, "trafilatura": False, "aiohttp": False, "scipy": False}
 
 
 def test_between_runs_the_daemon_lets_its_extraction_and_ingest_processes_go(newswatch, news_site):
@@ -134,6 +139,15 @@ def test_between_runs_the_daemon_lets_its_extraction_and_ingest_processes_go(new
     assert daemon.returncode == 0, err
     assert json.loads(out.splitlines()[-1]) == {"up": 2, "gone": [True, True], "stored": [len(manifest()), 1],
                                                 "errors": [None, None]}
+
+
+def test_opening_a_database_at_the_newest_migration_loads_no_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'newswatch.db'}"
+    open_store(url).close()  # migrated (Alembic loaded) in this process
+    probe = f"import sys; from newswatch.store.db import open_store; open_store({url!r}).close(); print('alembic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
 
 
 @pytest.mark.parametrize("workers", [0, 1])
