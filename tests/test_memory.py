@@ -18,9 +18,10 @@ from newswatch.corpus.processes import DEFAULT_MAX_WORKERS, default_workers
 from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 
-# What a process loads only if it runs it: aiohttp (Scrapy's remote-control extension),
-# SciPy (datasketch's package import) are run by none.
-HEAVY = ("scrapy", "twisted", "trafilatura", "aiohttp", "scipy")
+# What a process loads only if it runs it: aiohttp (Scrapy's remote-control extension)
+# and SciPy (datasketch's package import) are run by none, wordfreq (story terms' priors)
+# only by the extraction and ingest processes.
+HEAVY = ("scrapy", "twisted", "trafilatura", "aiohttp", "scipy", "wordfreq")
 
 
 def loaded_after(script: str, cwd) -> dict[str, bool]:
@@ -78,7 +79,8 @@ def test_the_crawling_process_loads_no_trafilatura(newswatch, news_site):
 
         run_on_reactor(crawl)
     """, newswatch.workdir)
-    assert loaded == {"scrapy": True, "twisted": True, "trafilatura": False, "aiohttp": False, "scipy": False}
+    assert loaded == {"scrapy": True, "twisted": True, "trafilatura": False, "aiohttp": False, "scipy": False,
+                      "wordfreq": False}
 
 
 def test_between_runs_the_daemon_lets_its_extraction_and_ingest_processes_go(newswatch, news_site):
