@@ -206,8 +206,8 @@ class ExtractionPool(Executor):
     def _new_pool(self, started: Future | None = None) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.workers, mp_context=_fork_server(),
                                    initializer=_extraction_init, initargs=(self._topics,))
-        # Starting a worker waits for the fork server's imports (about a second at the
-        # daemon's start): done on a thread of its own, beside the rest of the daemon's start.
+        # The first workers wait for the fork server's imports: started on a thread of
+        # their own, beside the rest of the daemon's start.
         threading.Thread(target=_start_workers, args=(pool, self.workers, started or Future()),
                          name="extraction-start", daemon=True).start()
         return pool
