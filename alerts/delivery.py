@@ -24,6 +24,12 @@ the send in progress and costs nothing elsewhere.
 `register_console()` adds the built-in ``console://`` scheme (DESIGN.md, "Configuration")
 through Apprise's custom-notification decorator; `build_channel`, `mask_url` and `send`
 call it themselves, so a config can use ``console://`` before the daemon starts.
+
+Apprise imports all of its plugins (and the libraries they use) the first time its
+registry is used. Here the registry starts empty and gets the plugin of each URL's scheme
+as the URL is loaded, found in an index of every scheme that a child interpreter makes
+once; a URL whose scheme names no plugin (a service's own https:// address, which Apprise
+recognises by asking every plugin, or an unknown scheme) loads them all, as Apprise would.
 """
 from __future__ import annotations
 
@@ -31,9 +37,13 @@ import contextlib
 import contextvars
 import datetime as dt
 import hashlib
+import importlib
+import json
 import logging
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -279,8 +289,6 @@ def _privacy_url(plugin: Any) -> str:
 
 # --------------------------------------------------------------------------- console://
 
-_console_lock = threading.Lock()
-
 
 def _console_notify(body: str, title: str, *args: Any, **kwargs: Any) -> bool:
     """Apprise custom notification: print the alert to standard output."""
@@ -305,13 +313,84 @@ def register_console() -> None:
     Idempotent and thread-safe. The plugin declares plain text, so Apprise converts an
     HTML or Markdown body to text before printing it.
     """
-    with _console_lock:
-        if CONSOLE_SCHEME in _PLUGINS:
-            return
-        apprise_notify(on=CONSOLE_SCHEME, name="newswatch console",
-                       body_format=NotifyFormat.TEXT)(_console_notify)
+    with _plugins_lock:
+        _start_registry()
         if CONSOLE_SCHEME not in _PLUGINS:
-            raise RuntimeError("Apprise refused to register the console:// scheme")
+            _add_console()
+
+
+def _add_console() -> None:
+    apprise_notify(on=CONSOLE_SCHEME, name="newswatch console", body_format=NotifyFormat.TEXT)(_console_notify)
+    if CONSOLE_SCHEME not in _PLUGINS:
+        raise RuntimeError("Apprise refused to register the console:// scheme")
+
+
+# --------------------------------------------------------------------------- plugins
+# Only the plugins of the URLs this process loads (the module docstring says how).
+
+_plugins_lock = threading.RLock()
+_registry_started = False
+_every_plugin = False  # loaded: a URL needed Apprise to try all of them
+_index: dict[str, str] | None = None  # scheme -> "module:class" of Apprise's plugin
+
+_INDEX_PROGRAM = """
+import json
+from apprise.plugins import N_MGR
+print(json.dumps({s: N_MGR[s].__module__ + ":" + N_MGR[s].__qualname__ for s in N_MGR.schemas()}))
+"""
+
+
+def _start_registry() -> None:
+    global _registry_started, _every_plugin
+    if _registry_started:
+        return
+    _registry_started = True
+    if _PLUGINS:  # something else in this process used Apprise first: all are loaded
+        _every_plugin = True
+        return
+    # Loading the plugins of an empty folder makes the registry count as loaded.
+    with tempfile.TemporaryDirectory() as empty:
+        _PLUGINS.load_modules(path=empty, name="newswatch.no_plugins")
+
+
+def _plugin_index() -> dict[str, str]:
+    global _index
+    if _index is None:
+        done = subprocess.run([sys.executable, "-c", _INDEX_PROGRAM], capture_output=True, text=True,
+                              timeout=120, check=False)
+        if done.returncode != 0:
+            log.warning("could not list Apprise's plugins (%s); loading all of them",
+                        done.stderr.strip().splitlines()[-1:] or done.returncode)
+            _index = {}
+        else:
+            _index = json.loads(done.stdout.strip().splitlines()[-1])
+    return _index
+
+
+def _load_plugin_for(url: str) -> None:
+    """Make Apprise able to load `url`: its scheme's plugin, or, for a scheme no plugin
+    has, every plugin (Apprise then asks each whether the URL is a service's own address,
+    such as a Discord webhook's https:// one, or reports it unknown)."""
+    global _every_plugin
+    with _plugins_lock:
+        _start_registry()
+        scheme = _scheme(url)
+        if _every_plugin or (scheme is not None and scheme in _PLUGINS):
+            return
+        target = _plugin_index().get(scheme) if scheme is not None else None
+        if target is not None:
+            module, name = target.split(":")
+            try:
+                plugin = getattr(importlib.import_module(module), name)
+            except Exception:  # noqa: BLE001 — Apprise's own loading then says what is wrong
+                log.debug("Apprise's %s plugin did not load alone", scheme, exc_info=True)
+            else:
+                _PLUGINS.add(plugin, schemas=[s for s, t in _plugin_index().items() if t == target])
+                return
+        _PLUGINS.unload_modules()  # as Apprise starts: its next use loads every plugin
+        _PLUGINS.load_modules()
+        _every_plugin = True
+        _add_console()
 
 
 # --------------------------------------------------------------------------- URLs
@@ -350,6 +429,7 @@ def _load(url: str) -> tuple[Any | None, list[str]]:
     it cannot parse verbatim.
     """
     register_console()
+    _load_plugin_for(url)
     with _REDACTOR.temporarily(_all_parts(url)), _apprise_complaints() as complaints:
         try:
             plugin = Apprise.instantiate(url, asset=_ASSET)
@@ -468,6 +548,7 @@ def tagged_urls(pool: Sequence[tuple[str, Sequence[str]]], tags: Sequence[Any]) 
     notifier = Apprise(asset=_ASSET)
     urls: dict[int, str] = {}
     for index, (url, url_tags) in enumerate(pool):
+        _load_plugin_for(url)
         with _REDACTOR.temporarily(_all_parts(url)):
             try:
                 plugin = Apprise.instantiate(url, asset=_ASSET, tag=list(url_tags))

@@ -19,6 +19,8 @@ Workloads, each `newswatch run` in a temporary directory with a SQLite file of i
 Each process's USS (its private pages: what ending it would free) is printed beside.
 Each process is named by what it is: `main`, `forkserver`, `resource_tracker`, `ingest`
 (the fork server's child with the SQLite file open) or `extraction` (its other children).
+An idle `run --role all` has neither of the last two: between runs the daemon lets them
+go, and forks them again from the fork server for the next run.
 Targets (issue 22): seeds total <= 250 MB, feeds20 total <= 350 MB, notifier <= 80 MB.
 `python -m bench.memory`; the last line is one JSON object of the figures.
 """

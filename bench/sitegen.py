@@ -119,12 +119,17 @@ def _css(rng: random.Random) -> str:
     return "".join(rules)
 
 
+def _some(rng: random.Random, others: list, count: int) -> list:
+    """`count` of `others` (all of them on a site with fewer pages)."""
+    return rng.sample(others, min(count, len(others)))
+
+
 def _state(rng: random.Random, others: list[tuple[str, str]]) -> str:
     # The client-side app's preloaded state: every card's data again, as JSON.
     cards = [{"id": f"{rng.getrandbits(48):012x}", "url": p, "headline": t,
               "standfirst": sentence(rng), "section": rng.choice(SECTIONS),
               "tags": rng.sample(WORDS, 5), "image": f"{rng.getrandbits(64):016x}"}
-             for p, t in rng.sample(others, rng.randint(10, 30))]
+             for p, t in _some(rng, others, rng.randint(10, 30))]
     return json.dumps({"page": {"type": "article", "edition": "uk"}, "cards": cards,
                        "config": {"abTests": {w: rng.random() < 0.5 for w in rng.sample(WORDS, 30)}}})
 
@@ -155,11 +160,11 @@ def article_html(rng: random.Random, path: str, title: str, published: datetime,
         + "".join(f'<li><a class="menu__sublink" href="/{s}/{_slug(rng)}/" data-link-name="nav:'
                   f'{s}">{_words(rng, 1, 3).capitalize()}</a></li>' for _ in range(subs))
         + "</ul></div></li>" for s in SECTIONS)
-    latest = "".join(_card(rng, p, t, picture=False) for p, t in rng.sample(others, rng.randint(8, 15)))
+    latest = "".join(_card(rng, p, t, picture=False) for p, t in _some(rng, others, rng.randint(8, 15)))
     most_read = "\n".join(f'<li class="most-read__item"><span class="rank">{i}</span>'
                           f'<a href="{escape(p)}">{escape(t)}</a></li>'
-                          for i, (p, t) in enumerate(rng.sample(others, 10), 1))
-    more = "".join(_card(rng, p, t, picture=True) for p, t in rng.sample(others, rng.randint(4, 8)))
+                          for i, (p, t) in enumerate(_some(rng, others, 10), 1))
+    more = "".join(_card(rng, p, t, picture=True) for p, t in _some(rng, others, rng.randint(4, 8)))
     footer = "".join(f'<div class="footer__col"><h4>{_words(rng, 1, 2).capitalize()}</h4><ul>'
                      + "".join(f'<li><a href="/{_slug(rng)}">{_words(rng, 1, 3).capitalize()}</a></li>'
                                for _ in range(12)) + "</ul></div>" for _ in range(5))

@@ -2,8 +2,8 @@
 
 The same article republished with other boilerplate, a new headline or a changed or added
 paragraph shares most of its word 3-shingles with the original. Its MinHash signature
-(128 permutations, datasketch) estimates that Jaccard similarity; the first 64 values, cut
-into 16 bands of 4 rows, give 16 band keys. Two texts with Jaccard J share at least one
+(128 permutations, datasketch's "affine32" scheme) estimates that Jaccard similarity; the
+first 64 values, cut into 16 bands of 4 rows, give 16 band keys. Two texts with Jaccard J share at least one
 band key with probability 1 - (1 - J^4)^16: 0.89 at J = 0.6, 0.99 at J = 0.7, 0.01 at
 J = 0.2.
 
@@ -40,18 +40,34 @@ MIN_SHINGLES = 8  # below this a text is too short to call anything a copy of it
 _WORD = re.compile(r"\w+")
 
 
-def _minhash():
-    # datasketch's package import pulls in scipy (a third of a second): paid only where
-    # signatures are computed (the extraction workers), not by every CLI command.
-    from datasketch import MinHash
-
-    return MinHash
+# MinHash as datasketch 2 computes it with scheme="affine32" (each 32-bit hash pre-mixed
+# by the MurmurHash3 finalizer, then permuted as a * h + b mod 2^32 with a odd, the
+# permutations drawn from RandomState(seed)), written out here because importing datasketch
+# imports its LSH classes and SciPy with them: tens of MB in every process that computes
+# signatures, for a dozen lines of NumPy. tests/test_neardup.py checks the values against
+# datasketch's own.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
 
 @lru_cache(maxsize=1)
-def _permutations():
-    reference = _minhash()(num_perm=NUM_PERM, seed=1, scheme="affine32")
-    return reference.permutations
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    random = np.random.RandomState(1)
+    a = random.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = random.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def minhash(grams: set[bytes]) -> np.ndarray:
+    """The MinHash values (uint32, `NUM_PERM` of them) of a non-empty set of shingles."""
+    hv = np.fromiter((zlib.crc32(g) for g in grams), dtype=np.uint32, count=len(grams)).reshape(-1, 1)
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv ^= hv >> s1
+    hv *= m1
+    hv ^= hv >> s2
+    hv *= m2
+    hv ^= hv >> s3
+    a, b = _permutations()
+    return (hv * a + b).min(axis=0)
 
 
 def shingles(text: str) -> set[bytes]:
@@ -72,10 +88,7 @@ class Signature:
         grams = shingles(text)
         if len(grams) < MIN_SHINGLES:
             return cls(np.zeros(0, dtype=np.uint32))
-        minhash = _minhash()(num_perm=NUM_PERM, permutations=_permutations(), scheme="affine32",
-                          hashfunc=zlib.crc32)
-        minhash.update_batch(list(grams))
-        return cls(minhash.hashvalues.astype(np.uint32))
+        return cls(minhash(grams))
 
     def __bool__(self) -> bool:
         return self.values.size > 0

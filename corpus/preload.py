@@ -3,19 +3,20 @@ every child (extraction worker, ingest process) would otherwise load for itself,
 that the children share those pages with the fork server instead of each holding a copy.
 
 That is the extraction code (trafilatura, run once on a small page: its first call sets up
-caches and language data), the children's entry points (corpus.processes), datasketch,
-and the general-English word frequencies story terms are weighed against (wordfreq's
-table, the largest single thing a worker holds). Then `gc.freeze()`: the collector never
-walks these objects in a child, so it does not dirty (and copy) their pages.
+caches and language data), the children's entry points (corpus.processes), and the
+general-English word frequencies story terms are weighed against (wordfreq's table, the
+largest single thing a worker holds). Then the memory that loading used and let go is
+handed back to the system (`processes.trim_heap`), and `gc.freeze()`: the collector never
+walks the loaded objects in a child, so it does not dirty (and copy) their pages.
 """
 from __future__ import annotations
 
 import gc
 
-import datasketch  # noqa: F401  (loaded here so that every child shares it)
-
 from newswatch.corpus import processes, stories
 
 processes.warm_up()
 stories.load_priors()
+gc.collect()
+processes.trim_heap()
 gc.freeze()

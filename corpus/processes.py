@@ -3,10 +3,12 @@
 stores articles (`IngestWriter`).
 
 Children come from a fork server that has imported this module (and what it runs) once,
-so a child starts in milliseconds. Nothing here imports Scrapy: the children never need it.
+so a child starts in milliseconds: between runs the daemon lets them go (`release`) and
+forks new ones for the next. Nothing here imports Scrapy: the children never need it.
 """
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import logging
 import multiprocessing
@@ -79,6 +81,16 @@ def _usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
+
+
+def trim_heap() -> None:
+    """Hand back to the system the memory the C allocator holds free (glibc's
+    `malloc_trim`; with another allocator, nothing): after a burst of work it keeps freed
+    pages for reuse, which an idle daemon only holds."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 #: The most extraction workers there are by default: past two, each worker's own heap
@@ -161,43 +173,82 @@ class ExtractionPool(Executor):
     `default_workers()`), started warm, its workers knowing `topics` (those of the corpus
     the articles go to).
 
+    Between runs the workers only hold memory: `release` lets them go, and the next
+    `start` (or `submit`) forks new ones from the fork server, which has the extraction
+    code loaded already.
+
     A worker that dies (a crash inside lxml) breaks a `ProcessPoolExecutor` for good: the
     pool is then replaced, and only the pages in flight fail."""
 
     def __init__(self, workers: int | None = None, topics: Sequence[Topic] = ()):
         self.workers = workers or default_workers()
         self._topics = tuple(topics)
-        #: Done when the first pool's workers are up (a crawl waits for it before it starts).
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        #: Done when the workers are up (a crawl waits for it before it starts); a new
+        #: one at each start.
         self.started: Future = Future()
-        self._pool = self._start(self.started)
+        self.start()
 
-    def _start(self, started: Future | None = None) -> ProcessPoolExecutor:
+    def start(self) -> Future:
+        """Start the workers unless they are running; returns `started`."""
+        with self._lock:
+            self._running_pool()
+            return self.started
+
+    def _running_pool(self) -> ProcessPoolExecutor:
+        # Under self._lock.
+        if self._pool is None:
+            self.started = Future()
+            self._pool = self._new_pool(self.started)
+        return self._pool
+
+    def _new_pool(self, started: Future | None = None) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.workers, mp_context=_fork_server(),
                                    initializer=_extraction_init, initargs=(self._topics,))
-        # Starting a worker waits for the fork server's imports (about a second): done on
-        # a thread of its own, beside the rest of the daemon's start.
+        # The first workers wait for the fork server's imports: started on a thread of
+        # their own, beside the rest of the daemon's start.
         threading.Thread(target=_start_workers, args=(pool, self.workers, started or Future()),
                          name="extraction-start", daemon=True).start()
         return pool
 
+    def release(self) -> None:
+        """Let the workers go once the pages submitted are done."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._lock:
+            pool = self._running_pool()
         try:
-            return self._pool.submit(fn, *args, **kwargs)
+            return pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:
             log.warning("an extraction worker died; starting a new pool")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
-            return self._pool.submit(fn, *args, **kwargs)
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = self._new_pool()
+                fresh = self._running_pool()
+            pool.shutdown(wait=False, cancel_futures=True)
+            return fresh.submit(fn, *args, **kwargs)
 
     def set_topics(self, topics: Sequence[Topic]) -> None:
-        """Pages submitted from now on are matched against `topics`: a new pool; those
-        already submitted finish in the old one, which then stops."""
-        self._topics = tuple(topics)
-        old, self._pool = self._pool, self._start()
-        old.shutdown(wait=False)
+        """Pages submitted from now on are matched against `topics`: a new pool (if one
+        is running); those already submitted finish in the old one, which then stops."""
+        with self._lock:
+            self._topics = tuple(topics)
+            old = self._pool
+            if old is not None:
+                self._pool = self._new_pool()
+        if old is not None:
+            old.shutdown(wait=False)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 # The ingest process's corpus, opened once by `_ingest_init`.
@@ -247,6 +298,10 @@ def _raise_outage(exc: Exception) -> None:
         raise availability.Unavailable(server, availability.reason_of(exc)) from None
 
 
+#: Queued by `IngestWriter.release`: the ingest process goes once what is before it is stored.
+_RELEASE = object()
+
+
 class IngestWriter:
     """Stores articles in `corpus`'s database from a process of its own.
 
@@ -256,7 +311,8 @@ class IngestWriter:
     ran goes into the next one (up to `MAX_BATCH`): under load one commit serves many
     articles, and an article alone is stored at once. An article that cannot be stored
     fails alone (`IngestError`); if the ingest process dies, a new one takes over and
-    stores the articles that were in flight.
+    stores the articles that were in flight. Between runs the process can be let go
+    (`release`); the next article or `start` forks a new one.
 
     The database must be one another process can open (a file or a server; not
     SQLite's ``:memory:``)."""
@@ -266,16 +322,37 @@ class IngestWriter:
     def __init__(self, corpus: Corpus):
         self._database = corpus.store.engine.url.render_as_string(hide_password=False)
         self.topics = tuple(corpus.topics)
-        self._pool = self._new_pool()
-        #: Done when the ingest process is up (a crawl waits for it before it starts).
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        #: Done when the ingest process is up, its store opened (a crawl waits for it
+        #: before it starts); a new one at each start.
         self.started: Future = Future()
-        self._queue: queue.SimpleQueue[tuple[Future, Addition] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
+        self.start()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
-                                   initargs=(self._database, self.topics))
+    def start(self) -> Future:
+        """Start the ingest process unless it is running; returns `started`."""
+        with self._lock:
+            self._running_pool()
+            return self.started
+
+    def _running_pool(self) -> ProcessPoolExecutor:
+        # Under self._lock.
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=_fork_server(), initializer=_ingest_init,
+                                             initargs=(self._database, self.topics))
+            started = self.started = Future()
+            # If starting fails, storing the first batch says so.
+            self._pool.submit(int).add_done_callback(lambda _: started.set_result(None))
+        return self._pool
+
+    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def submit(self, addition: Addition) -> Future:
         """A future of `Corpus.add`'s result for `addition`; `IngestError` if it could
@@ -288,57 +365,75 @@ class IngestWriter:
         """`fn(*args, **kwargs)` in the ingest process, between two batches
         (`InProcessExtraction`). Raises `BrokenProcessPool` while the process is being
         replaced."""
-        return self._pool.submit(fn, *args, **kwargs)
+        with self._lock:
+            pool = self._running_pool()
+        return pool.submit(fn, *args, **kwargs)
 
     def set_topics(self, topics: Sequence[Topic]) -> None:
         """Articles stored after those already submitted are matched against `topics` (the
         ingest process takes its work in order), and so are pages extracted there."""
-        self.topics = tuple(topics)  # for a process that replaces a dead one
+        self.topics = tuple(topics)  # for a process started from now on
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return
         try:
-            done = self._pool.submit(_set_topics, self.topics)
-        except BrokenProcessPool:
-            return  # the next batch starts a process with them
+            done = pool.submit(_set_topics, self.topics)
+        except (BrokenProcessPool, RuntimeError):  # being replaced, or let go
+            return  # the next process starts with them
         done.add_done_callback(lambda f: f.exception() and log.error(
             "the ingest process kept its topics: %s", f.exception()))
+
+    def release(self) -> None:
+        """Let the ingest process go once what was submitted is stored."""
+        self._queue.put(_RELEASE)
 
     def shutdown(self) -> None:
         """Store what was submitted, then stop."""
         self._queue.put(None)
         self._thread.join()
-        self._pool.shutdown(wait=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def _run(self) -> None:
-        # Started, and its store opened, before the first article arrives (if that fails,
-        # storing the first batch says so).
-        wait([self._pool.submit(int)])
-        self.started.set_result(None)
         while True:
-            batch, stop = self._next_batch()
+            batch, then = self._next_batch()
             if batch:
                 self._store(batch)
-            if stop:
+            if then is _RELEASE:
+                with self._lock:
+                    pool, self._pool = self._pool, None
+                if pool is not None:
+                    pool.shutdown(wait=True)
+            elif then is None:
                 return
 
-    def _next_batch(self) -> tuple[list[tuple[Future, Addition]], bool]:
+    def _next_batch(self) -> tuple[list[tuple[Future, Addition]], object]:
+        """Up to `MAX_BATCH` of the queued additions, and what ended the batch: the queue
+        running dry (`True`), `_RELEASE`, or `None` (stop)."""
         batch = []
         entry = self._queue.get()
-        while entry is not None:
+        while entry is not None and entry is not _RELEASE:
             if entry[0].set_running_or_notify_cancel():
                 batch.append(entry)
             if len(batch) >= self.MAX_BATCH:
-                return batch, False
+                return batch, True
             try:
                 entry = self._queue.get_nowait()
             except queue.Empty:
-                return batch, False
-        return batch, True
+                return batch, True
+        return batch, entry
 
     def _store(self, batch: list[tuple[Future, Addition]]) -> None:
         additions = [a for _, a in batch]
         for _ in range(2):
+            with self._lock:
+                pool = self._running_pool()
             try:
                 # Through a database outage the batch waits, and is stored when it is back.
-                outcomes = availability.SERVERS.retry(lambda: self._pool.submit(_store_batch, additions).result())
+                outcomes = availability.SERVERS.retry(lambda: pool.submit(_store_batch, additions).result())
                 break
             except availability.Unavailable as exc:  # the process is stopping meanwhile
                 outcomes = [IngestError(str(exc))] * len(batch)
@@ -347,8 +442,7 @@ class IngestWriter:
                 # Its transaction was rolled back, or committed just before it died: a
                 # second attempt stores the batch, or finds it stored (duplicates).
                 log.warning("the ingest process died; starting a new one")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
+                self._replace_pool(pool)
         else:
             outcomes = [IngestError("the ingest process died twice storing it")] * len(batch)
         for (future, _), outcome in zip(batch, outcomes):
@@ -367,7 +461,16 @@ class InProcessExtraction(Executor):
 
     def __init__(self, writer: IngestWriter):
         self._writer = writer
-        self.started = writer.started
+
+    @property
+    def started(self) -> Future:
+        return self._writer.started
+
+    def start(self) -> Future:
+        return self._writer.start()
+
+    def release(self) -> None:
+        """Nothing to do: the writer's release lets the process go."""
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         return self._writer.run(fn, *args, **kwargs)

@@ -48,7 +48,6 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
-from wordfreq import word_frequency
 
 from newswatch.alerts.query import stemmer
 from newswatch.corpus.dedup import crc32_key
@@ -113,12 +112,16 @@ def _fold(word: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def _prior(word: str) -> float:
     """How likely a document of general English text is to hold `word`."""
+    from wordfreq import word_frequency  # loaded where terms are weighed, not where this is imported
+
     return 1.0 - math.exp(-word_frequency(word, "en") * PRIOR_DOCUMENT_WORDS)
 
 
 def load_priors() -> None:
     """Load the general-English word frequencies `terms` weighs words against now (else
     the first article loads them): a fork server does it once for all its children."""
+    from wordfreq import word_frequency
+
     word_frequency("the", "en")
 
 

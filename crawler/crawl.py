@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.crawler import Crawler as ScrapyCrawler
+from scrapy.settings.default_settings import EXTENSIONS_BASE
 from scrapy.utils.misc import load_object
 
 from newswatch.corpus.ingest import Corpus
@@ -100,6 +101,10 @@ SETTINGS = {
     # (it evaluates code sent to it).
     "TELNETCONSOLE_ENABLED": False,
     "REMOTE_CONTROL_ENABLED": False,
+    # ...and their modules not even imported (the remote-control one loads aiohttp): left
+    # out of the base list, as naming them in EXTENSIONS imports them to match them up.
+    "EXTENSIONS_BASE": {path: order for path, order in EXTENSIONS_BASE.items()
+                        if path.rsplit(".", 1)[-1] not in ("TelnetConsole", "RemoteControl")},
     "LOG_LEVEL": "WARNING",
     "LOG_ENABLED": False,  # newswatch configures logging itself
 }

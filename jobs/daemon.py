@@ -107,6 +107,10 @@ class App:
         self.role = role
         self.store = store or open_store(config.database)
         self.executor = self.writer = self.crawler = None
+        self._crawls = 0  # crawls in progress (on the loop)
+        # Kept between runs: children holding the embedding model (`like:` topics), which
+        # each new one would load again.
+        self._keep_children = False
         if role.crawls:
             # The extraction and ingest processes: only a role that crawls starts them.
             from newswatch.corpus.ingest import Corpus
@@ -114,6 +118,7 @@ class App:
             from newswatch.crawler.crawl import CrawlContext, Crawler
 
             corpus = Corpus(self.store, config.topics)
+            self._keep_children = corpus.topics.needs_vectors
             self.writer = IngestWriter(corpus)
             self.executor = extraction_executor(config.workers, self.writer)
             self.crawler = Crawler(CrawlContext(corpus, self.executor, self.writer),
@@ -141,13 +146,32 @@ class App:
     async def crawl_source(self, source: Source) -> SourceRun:
         """One run of `source`, then its health checked (a notice queued if it changed).
 
-        The extraction and ingest processes start beside it: the first listings are
-        fetched meanwhile, and the first pages queue for them (a page's extraction deadline
-        runs from when a worker takes it)."""
-        run = await self.crawler.crawl(source)
+        The extraction and ingest processes run while a crawl does: they start beside it
+        (the first listings are fetched meanwhile, and the first pages queue for them; a
+        page's extraction deadline runs from when a worker takes it), and when the last
+        crawl in progress ends they are let go (they would only hold memory until the next
+        run); the next run forks new ones from the fork server."""
+        self._crawls += 1
+        try:
+            self.executor.start()
+            self.writer.start()
+            run = await self.crawler.crawl(source)
+        finally:
+            self._crawls -= 1
+            if not self._crawls:
+                self._idle()
         self.metrics.observe_run(run)
         self._check_health(run)
         return run
+
+    def _idle(self) -> None:
+        # No crawl in progress: what the runs used and freed goes back to the system.
+        from newswatch.corpus.processes import trim_heap
+
+        if not self._keep_children:
+            self.executor.release()
+            self.writer.release()
+        trim_heap()
 
     def _check_health(self, run: SourceRun) -> None:
         health.check(self.store, run.source, self.config.schedules[run.source], self.config.health)
@@ -278,6 +302,7 @@ class App:
 
             corpus = self.crawler.context.corpus
             corpus.topics = Corpus(self.store, config.topics).topics
+            self._keep_children = corpus.topics.needs_vectors
             self.executor.set_topics(corpus.topics)
             self.writer.set_topics(corpus.topics)
         return old

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from newswatch.jobs.config import Config, ConfigError, find_config, load_config
-from newswatch.jobs.configfile import add_sources, slug, unique_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -53,6 +52,8 @@ def cmd_import(args) -> int:
     except OPMLError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from newswatch.jobs.configfile import add_sources, slug, unique_name  # ruamel.yaml: only here
+
     known, taken = _locations(config), {s.name for s in config.sources}
     added, skipped = [], []
     for feed in subscriptions:
@@ -114,6 +115,8 @@ def cmd_discover(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     if args.add and chosen:
+        from newswatch.jobs.configfile import add_sources, unique_name  # ruamel.yaml: only here
+
         known, taken = _locations(config), {s.name for s in config.sources}
         if args.add in taken:
             print(f"{config.path}: sources: a source named {args.add!r} exists", file=sys.stderr)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import redis
 from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,9 @@ def outage_of(exc: BaseException) -> str | None:
     """`DATABASE` or `REDIS` if `exc` says that server is unreachable, else None."""
     if isinstance(exc, Unavailable):
         return exc.server
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+    # A Redis error comes from a process that loaded redis: one that did not never loads it here.
+    redis = sys.modules.get("redis")
+    if redis is not None and isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
         return REDIS
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:

@@ -3,6 +3,9 @@
 `open_store(url)` is the one way in: it builds the engine (SQLite in WAL mode with a busy
 timeout, so a crawler and a notifier can share the file), applies pending Alembic
 migrations, and returns a `Store` whose `session()` opens a transaction-scoped session.
+
+Alembic (and Mako with it) is loaded only when there is a migration to apply: a database
+already at the newest one is recognised by its `alembic_version` row alone.
 """
 from __future__ import annotations
 
@@ -12,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,14 @@ from newswatch.store import availability, dialects
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def head_revision() -> str:
+    """The newest migration's revision id, without loading Alembic: migration files are
+    named ``<run order>_<revision>_<slug>.py`` (tests/test_store.py checks the name against
+    Alembic's own head)."""
+    newest = max((MIGRATIONS / "versions").glob("[0-9]*_*.py"), key=lambda f: int(f.name.split("_", 1)[0]))
+    return newest.name.split("_")[1]
 
 
 def make_engine(url: str) -> Engine:
@@ -60,8 +69,22 @@ def insert_or_ignore(session: Session, table: Table, rows: list[dict]) -> int:
     return len(inserted.all())
 
 
+def at_head(connection: Connection) -> bool:
+    """The schema is at the newest migration (its one `alembic_version` row says so)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). Under the migration lock, so
+    that processes starting at once on a new database migrate it once."""
+    with engine.connect() as connection:
+        if at_head(connection):
+            return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -25,7 +25,7 @@ from newswatch.alerts.notifier import _claim, drain
 from newswatch.alerts.query import parse
 from newswatch.corpus.extract import Article
 from newswatch.corpus.ingest import Corpus
-from newswatch.store.db import open_store
+from newswatch.store.db import MIGRATIONS, head_revision, open_store
 from newswatch.store.models import Article as StoredArticle
 from newswatch.store.models import ArticleURL, OutboxRow, Story
 
@@ -80,6 +80,36 @@ def test_migrations_build_the_models_schema(database_url):
     tables = set(inspect(store.engine).get_table_names())
     store.close()
     assert {"articles", "article_urls", "stories", "matches", "outbox", "sources"} <= tables
+
+
+def alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def test_the_head_revision_read_from_file_names_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def test_a_database_behind_the_newest_migration_is_brought_to_it(database_url):
+    from alembic import command
+
+    store = open_store(database_url)
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "-1")
+    assert "article_vectors" not in inspect(store.engine).get_table_names()
+    store.close()
+    store = open_store(database_url)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [head_revision()]
+    assert "article_vectors" in inspect(store.engine).get_table_names()
+    store.close()
 
 
 def test_one_article_added_by_several_processes_at_once_is_stored_once(database_url):
