@@ -91,12 +91,12 @@ class Corpus:
         addition = Addition(article, source, tuple(via), analysis)
         try:
             with self.store.session() as session:
-                return self._add(session, addition)
+                return self._add(session, stories.StoryIndex(session), addition)
         except _URLTaken:
             # Another process stored this article between our check and our insert; our
             # transaction is rolled back, and now the URL is known: a duplicate.
             with self.store.session() as session:
-                return self._add(session, addition)
+                return self._add(session, stories.StoryIndex(session), addition)
 
     def add_many(self, additions: Sequence[Addition]) -> list[Ingested]:
         """`add` each, in order, in one transaction (one commit for many articles, each
@@ -104,9 +104,10 @@ class Corpus:
         including another writer taking one of their URLs first, nothing is, and the
         caller adds them one by one instead."""
         with self.store.session() as session:
-            return [self._add(session, addition) for addition in additions]
+            index = stories.StoryIndex(session)
+            return [self._add(session, index, addition) for addition in additions]
 
-    def _add(self, session, addition: Addition) -> Ingested:
+    def _add(self, session, index: stories.StoryIndex, addition: Addition) -> Ingested:
         # Core statements, not ORM objects: this runs for every article, and nothing here
         # needs an object's identity or relationships.
         article, source = addition.article, addition.source
@@ -126,10 +127,11 @@ class Corpus:
             story_id = original[1]
         else:
             at = article.published or now
-            joined = stories.find(session, found_terms, at)
+            mine = index.vector(found_terms)
+            joined = index.find(found_terms, mine, at)
             if joined is not None:
                 story_id = joined.story_id
-                role = developments.role(session, story_id, article.title, found_terms).role
+                role = developments.role(session, story_id, article.title, found_terms, mine).role
             else:
                 role = developments.FIRST
                 story_id = session.execute(
@@ -161,7 +163,7 @@ class Corpus:
             # Only originals are indexed: copies find them, and the index grows with
             # distinct articles rather than with syndication.
             neardup.remember(session, article_id, analysis.signature)
-            stories.remember(session, article_id, story_id, found_terms, at)
+            index.remember(article_id, story_id, found_terms, mine, at)
 
         session.execute(insert(ArticleTerms.__table__), [{"article_id": article_id, "terms": analysis.index_terms}])
         if analysis.vector is not None:

@@ -285,7 +285,8 @@ def test_concurrent_reports_of_one_event_make_one_story(postgres_url):
     results = {}
     try:
         with first_store.session() as session:
-            results["first"] = Corpus(first_store, [])._add(session, Addition(as_article(first), first["source"]))
+            results["first"] = Corpus(first_store, [])._add(session, stories.StoryIndex(session),
+                                                             Addition(as_article(first), first["source"]))
             racer = threading.Thread(target=lambda: results.setdefault(
                 "second", Corpus(second_store, []).add(as_article(second), second["source"])))
             racer.start()
