@@ -133,36 +133,52 @@ def terms(title: str, text: str) -> Terms:
     its weighted count in the article and its prior document probability."""
     counts: Counter[str] = Counter()
     prior: dict[str, float] = {}
-    stem = stemmer().stemWord
     body = _tokens(text)
     proper = {_fold(token) for token, sentence_start in body if token[0].isupper() and not sentence_start}
     for tokens, is_title in ((_tokens(title), True), (body, False)):
-        count = TITLE_BOOST if is_title else 1.0
-        for token, sentence_start in tokens:
-            if token[0].isdigit():
-                figure = token.rstrip("%").replace(",", "")
-                # Years and small counts are in every story; they tell events apart badly.
-                if (len(figure) > 1 or "." in figure) and not _YEAR.fullmatch(figure):
-                    counts["n:" + figure] += count
-                    prior["n:" + figure] = 0.0
+        weight = TITLE_BOOST if is_title else 1.0
+        # Each distinct (token, sentence start) once, with its number of occurrences: a
+        # word recurs in an article, and what it is depends on these two alone (and on
+        # `proper`). Counts stay whole numbers, so adding them at once changes no sum.
+        for (token, sentence_start), occurrences in Counter(tokens).items():
+            count = weight * occurrences
+            kind = _kind(token)
+            if kind is None:
                 continue
-            folded = _fold(token)
-            common = folded in _GENERIC or folded in _STOPWORDS or len(folded) < 2
-            if common:
+            if isinstance(kind, str):  # a figure
+                counts[kind] += count
+                prior[kind] = 0.0
                 continue
+            folded, entity, capitalised, name_cased, word, rarity = kind
             # A capitalised word names something; one that starts a sentence (or any word
             # of a title) only if the body capitalises it mid-sentence too, or it is
             # cased like a name (SpaceX, D66).
-            confirmed = folded in proper or not token[1:].islower()
-            if token[0].isupper() and (confirmed or not (sentence_start or is_title)):
-                counts["e:" + folded] += count
-                prior["e:" + folded] = _prior(folded)
-            if len(folded) > 3:
-                key = "w:" + stem(folded)
-                counts[key] += count
+            if capitalised and (folded in proper or name_cased or not (sentence_start or is_title)):
+                counts[entity] += count
+                prior[entity] = rarity
+            if word is not None:
+                counts[word] += count
                 # A stem's forms share its rarity: the commonest form's.
-                prior[key] = max(prior.get(key, 0.0), _prior(folded))
+                prior[word] = max(prior.get(word, 0.0), rarity)
     return {term: (count, prior[term]) for term, count in counts.items()}
+
+
+@lru_cache(maxsize=1 << 17)  # a language's common words recur in every article
+def _kind(token: str) -> str | tuple[str, str, bool, bool, str | None, float] | None:
+    """What a token may be, whatever its place: None (a small figure, a year, a common
+    word), a figure's term, or a word's (folded form, entity term, capitalised, cased
+    like a name, word term if long enough to be one, prior)."""
+    if token[0].isdigit():
+        figure = token.rstrip("%").replace(",", "")
+        # Years and small counts are in every story; they tell events apart badly.
+        if (len(figure) > 1 or "." in figure) and not _YEAR.fullmatch(figure):
+            return "n:" + figure
+        return None
+    folded = _fold(token)
+    if folded in _GENERIC or folded in _STOPWORDS or len(folded) < 2:
+        return None
+    word = "w:" + stemmer().stemWord(folded) if len(folded) > 3 else None
+    return folded, "e:" + folded, token[0].isupper(), not token[1:].islower(), word, _prior(folded)
 
 
 def _tokens(text: str) -> list[tuple[str, bool]]:
