@@ -75,6 +75,8 @@ class Corpus:
         self.store = store
         # Built once: the index picks the candidate topics for each article.
         self.topics = TopicIndex(register_topics(store, topics))
+        # What successive transactions read of the story index (one writer thread).
+        self._stories = stories.StoryCache()
 
     def known(self, url: str) -> bool:
         # Asked on the reactor thread for every link followed: a Core statement built
@@ -90,22 +92,26 @@ class Corpus:
         for duplicates: they are an outcome."""
         addition = Addition(article, source, tuple(via), analysis)
         try:
-            with self.store.session() as session:
-                return self._add(session, stories.StoryIndex(session), addition)
+            return self._transaction(lambda session, index: self._add(session, index, addition))
         except _URLTaken:
             # Another process stored this article between our check and our insert; our
             # transaction is rolled back, and now the URL is known: a duplicate.
-            with self.store.session() as session:
-                return self._add(session, stories.StoryIndex(session), addition)
+            return self._transaction(lambda session, index: self._add(session, index, addition))
 
     def add_many(self, additions: Sequence[Addition]) -> list[Ingested]:
         """`add` each, in order, in one transaction (one commit for many articles, each
         seeing the ones before it as `add` would). All are stored or none: on any error,
         including another writer taking one of their URLs first, nothing is, and the
         caller adds them one by one instead."""
+        return self._transaction(lambda session, index: [self._add(session, index, a) for a in additions])
+
+    def _transaction(self, work):
+        """`work(session, story index)` in a transaction of its own, committed."""
         with self.store.session() as session:
-            index = stories.StoryIndex(session)
-            return [self._add(session, index, addition) for addition in additions]
+            index = stories.StoryIndex(session, self._stories)
+            done = work(session, index)
+        self._stories.committed(index)
+        return done
 
     def _add(self, session, index: stories.StoryIndex, addition: Addition) -> Ingested:
         # Core statements, not ORM objects: this runs for every article, and nothing here

@@ -232,21 +232,52 @@ _VECTORS = (
 )
 
 
+class StoryCache:
+    """What one process's successive `StoryIndex`es (one per transaction) share, so that
+    storing articles one transaction at a time does not read the same rows again and
+    again: document counts and candidates' vectors, as of this process's last commit.
+
+    Vectors are fixed once stored: kept whatever other writers do. Document counts are
+    kept while no other writer has stored an article since: every article stored adds
+    one to the documents row in the transaction that counts its terms, so a documents
+    row that differs from the one kept says the counts may have changed, and they are
+    dropped. Each part is dropped whole when it outgrows its bound."""
+
+    #: At most this many term counts, and vectors, are kept.
+    MAX_TERMS = 200_000
+    MAX_VECTORS = 2_000
+
+    def __init__(self) -> None:
+        self.documents: dict[int, int] = {}  # term key -> stored articles holding it
+        self.vectors: dict[int, tuple[int, datetime, Vector]] = {}  # article -> story, at, vector
+
+    def committed(self, index: StoryIndex) -> None:
+        """Keep what `index` read and counted: its transaction has committed."""
+        for kept, seen, bound in ((self.documents, index._documents, self.MAX_TERMS),
+                                  (self.vectors, index._candidates, self.MAX_VECTORS)):
+            if len(kept) + len(seen) > bound:
+                kept.clear()
+            kept.update(seen)
+
+
 class StoryIndex:
     """The story term index as one transaction sees it: the articles a transaction adds
     one after another (`Corpus.add_many`) are each looked up (`vector`, `find`) and
     indexed (`remember`) through one `StoryIndex`.
 
-    What it reads, it reads once per transaction: each term's document count (then kept
-    up to date with the counts the transaction adds itself) and each candidate article's
-    vector (fixed once stored). That is exact, not an approximation: its first read
-    takes the story-assignment lock (on PostgreSQL a transaction-scoped advisory lock;
-    SQLite has one writer), and no other writer changes the counts until this
-    transaction ends. Use it within its session's transaction only."""
+    What it reads, it reads once per transaction (and, given a `StoryCache`, once for
+    as long as the cache keeps it): each term's document count (then kept up to date with
+    the counts the transaction adds itself) and each candidate article's vector (fixed
+    once stored). That is exact, not an approximation: its first read takes the
+    story-assignment lock (on PostgreSQL a transaction-scoped advisory lock; SQLite has
+    one writer), and no other writer changes the counts until this transaction ends.
+    Use it within its session's transaction only; once that has committed, hand it to
+    `StoryCache.committed`."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, cache: StoryCache | None = None):
         self._session = session
         self._db = None
+        self._cache = cache or StoryCache()
         self._documents: dict[int, int] = {}  # term key -> stored articles holding it
         self._candidates: dict[int, tuple[int, datetime, Vector]] = {}  # article -> story, at, vector
         self._count_up = None
@@ -255,18 +286,30 @@ class StoryIndex:
         if self._db is None:
             db = self._session.connection()
             dialects.of(db).lock_story_assignment(db)
+            kept = self._cache.documents
+            if kept:
+                documents = db.execute(_COUNTS, {"keys": [_DOCUMENTS_KEY]}).all()
+                if (documents[0][1] if documents else 0) != kept.get(_DOCUMENTS_KEY):
+                    kept.clear()  # another writer has counted terms since
             self._db = db
         return self._db
+
+    def _count(self, key: int) -> int | None:
+        """The document count of `key` as this transaction knows it, if it does."""
+        count = self._documents.get(key)
+        return count if count is not None else self._cache.documents.get(key)
 
     def vector(self, mine: Terms) -> Vector:
         """`mine` as a unit TF-IDF vector over its `VECTOR_TERMS` heaviest terms, by term
         key, weighed by the corpus's document frequencies as they are now."""
         keys = {term: term_key(term) for term in mine}
-        unread = {*keys.values(), _DOCUMENTS_KEY}.difference(self._documents)
+        db = self._connection()
+        counts = {key: self._count(key) for key in {*keys.values(), _DOCUMENTS_KEY}}
+        unread = [key for key, count in counts.items() if count is None]
         if unread:
-            read = dict(self._connection().execute(_COUNTS, {"keys": list(unread)}).all())
-            self._documents.update((key, read.get(key, 0)) for key in unread)
-        counts = self._documents
+            read = dict(db.execute(_COUNTS, {"keys": unread}).all())
+            for key in unread:
+                counts[key] = self._documents[key] = read.get(key, 0)
         documents = counts[_DOCUMENTS_KEY] + PRIOR_DOCUMENTS + 1
         weights: dict[int, float] = {}
         for term, (count, prior) in mine.items():
@@ -302,6 +345,10 @@ class StoryIndex:
         found = db.execute(_CANDIDATES, {"keys": proposers, "start": at - WINDOW, "end": at + WINDOW}).all()
         if not found:
             return None
+        kept = self._cache.vectors
+        for article_id, _story, _at in found:
+            if article_id not in self._candidates and article_id in kept:
+                self._candidates[article_id] = kept[article_id]
         unread = [article_id for article_id, _story, _at in found if article_id not in self._candidates]
         if unread:
             theirs: dict[int, Vector] = defaultdict(dict)
@@ -359,5 +406,6 @@ class StoryIndex:
             self._count_up = dialects.of(db).insert_counting(TermCount.__table__, counts.term_key, counts.documents)
         db.execute(self._count_up, [{"term_key": key, "documents": 1} for key in keys])
         for key in keys:
-            if key in self._documents:
-                self._documents[key] += 1
+            count = self._count(key)
+            if count is not None:
+                self._documents[key] = count + 1
