@@ -280,7 +280,6 @@ class StoryIndex:
         self._cache = cache or StoryCache()
         self._documents: dict[int, int] = {}  # term key -> stored articles holding it
         self._candidates: dict[int, tuple[int, datetime, Vector]] = {}  # article -> story, at, vector
-        self._count_up = None
 
     def _connection(self):
         if self._db is None:
@@ -294,22 +293,28 @@ class StoryIndex:
             self._db = db
         return self._db
 
-    def _count(self, key: int) -> int | None:
-        """The document count of `key` as this transaction knows it, if it does."""
-        count = self._documents.get(key)
-        return count if count is not None else self._cache.documents.get(key)
-
     def vector(self, mine: Terms) -> Vector:
         """`mine` as a unit TF-IDF vector over its `VECTOR_TERMS` heaviest terms, by term
         key, weighed by the corpus's document frequencies as they are now."""
         keys = {term: term_key(term) for term in mine}
         db = self._connection()
-        counts = {key: self._count(key) for key in {*keys.values(), _DOCUMENTS_KEY}}
-        unread = [key for key, count in counts.items() if count is None]
+        # Each count as this transaction knows it (its own, else what the cache kept),
+        # else as stored.
+        local, kept = self._documents, self._cache.documents
+        counts: dict[int, int] = {}
+        unread = []
+        for key in {*keys.values(), _DOCUMENTS_KEY}:
+            count = local.get(key)
+            if count is None:
+                count = kept.get(key)
+                if count is None:
+                    unread.append(key)
+                    continue
+            counts[key] = count
         if unread:
             read = dict(db.execute(_COUNTS, {"keys": unread}).all())
             for key in unread:
-                counts[key] = self._documents[key] = read.get(key, 0)
+                counts[key] = local[key] = read.get(key, 0)
         documents = counts[_DOCUMENTS_KEY] + PRIOR_DOCUMENTS + 1
         weights: dict[int, float] = {}
         for term, (count, prior) in mine.items():
@@ -401,11 +406,11 @@ class StoryIndex:
                 {"term_key": key, "at": at, "article_id": article_id, "story_id": story_id, "weight": w}
                 for key, w in mine_vector.items()])
         keys = sorted({term_key(t) for t in mine} | {_DOCUMENTS_KEY})
-        if self._count_up is None:
-            counts = TermCount.__table__.c
-            self._count_up = dialects.of(db).insert_counting(TermCount.__table__, counts.term_key, counts.documents)
-        db.execute(self._count_up, [{"term_key": key, "documents": 1} for key in keys])
+        dialects.of(db).count_up(db, TermCount.term_key, TermCount.documents, keys)
+        local, kept = self._documents, self._cache.documents
         for key in keys:
-            count = self._count(key)
+            count = local.get(key)
+            if count is None:
+                count = kept.get(key)
             if count is not None:
-                self._documents[key] = count + 1
+                local[key] = count + 1
