@@ -129,7 +129,7 @@ class Corpus:
         with self.store.session() as session:
             index = stories.StoryIndex(session, self._stories)
             done = work(session, index)
-        self._stories.committed(index)
+        index.committed()
         return done
 
     def _add(self, session, index: stories.StoryIndex, addition: Addition) -> Ingested:

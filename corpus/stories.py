@@ -230,31 +230,35 @@ _VECTORS = (
     select(StoryTerm.article_id, StoryTerm.term_key, StoryTerm.weight)
     .where(StoryTerm.article_id.in_(bindparam("articles", expanding=True)))
 )
+_INDEX = insert(StoryTerm.__table__)
 
 
 class StoryCache:
-    """What one process's successive `StoryIndex`es (one per transaction) share, so that
-    storing articles one transaction at a time does not read the same rows again and
-    again: document counts and candidates' vectors, as of this process's last commit.
+    """What one process's successive `StoryIndex`es (one per transaction, one writer
+    thread) share, so that storing articles one transaction at a time does not read the
+    same rows again and again: document counts and candidates' vectors, as of this
+    process's last commit.
 
     Vectors are fixed once stored: kept whatever other writers do. Document counts are
     kept while no other writer has stored an article since: every article stored adds
     one to the documents row in the transaction that counts its terms, so a documents
     row that differs from the one kept says the counts may have changed, and they are
-    dropped. Each part is dropped whole when it outgrows its bound."""
+    dropped. Each part is dropped whole when it outgrows its bound (the ingest process
+    is meant to stay small; the terms an article shares with others are common ones,
+    read again soon after)."""
 
     #: At most this many term counts, and vectors, are kept.
-    MAX_TERMS = 200_000
-    MAX_VECTORS = 2_000
+    MAX_TERMS = 50_000
+    MAX_VECTORS = 1_000
 
     def __init__(self) -> None:
         self.documents: dict[int, int] = {}  # term key -> stored articles holding it
         self.vectors: dict[int, tuple[int, datetime, Vector]] = {}  # article -> story, at, vector
 
-    def committed(self, index: StoryIndex) -> None:
-        """Keep what `index` read and counted: its transaction has committed."""
-        for kept, seen, bound in ((self.documents, index._documents, self.MAX_TERMS),
-                                  (self.vectors, index._candidates, self.MAX_VECTORS)):
+    def keep(self, documents: dict[int, int], vectors: dict[int, tuple[int, datetime, Vector]]) -> None:
+        """Keep these counts and vectors, read or counted by a transaction that has committed."""
+        for kept, seen, bound in ((self.documents, documents, self.MAX_TERMS),
+                                  (self.vectors, vectors, self.MAX_VECTORS)):
             if len(kept) + len(seen) > bound:
                 kept.clear()
             kept.update(seen)
@@ -271,8 +275,8 @@ class StoryIndex:
     once stored). That is exact, not an approximation: its first read takes the
     story-assignment lock (on PostgreSQL a transaction-scoped advisory lock; SQLite has
     one writer), and no other writer changes the counts until this transaction ends.
-    Use it within its session's transaction only; once that has committed, hand it to
-    `StoryCache.committed`."""
+    Use it within its session's transaction only; once that has committed, call
+    `committed`."""
 
     def __init__(self, session: Session, cache: StoryCache | None = None):
         self._session = session
@@ -292,6 +296,10 @@ class StoryIndex:
                     kept.clear()  # another writer has counted terms since
             self._db = db
         return self._db
+
+    def committed(self) -> None:
+        """The transaction has committed: what it read and counted goes to the cache."""
+        self._cache.keep(self._documents, self._candidates)
 
     def vector(self, mine: Terms) -> Vector:
         """`mine` as a unit TF-IDF vector over its `VECTOR_TERMS` heaviest terms, by term
@@ -336,11 +344,11 @@ class StoryIndex:
         enough (see the module's docstring).
 
         Reads the term index only, in bounded steps, so the cost does not grow with the
-        number of articles in the window: the document counts of `mine`'s terms (by key);
-        the `CANDIDATES` articles of the window with the most weight on `mine`'s
-        `PROPOSERS` heaviest terms (aggregated by the database); their vectors (by
-        article). Holds the story-assignment lock from then on: the caller stores the
-        article and commits without delay.
+        number of articles in the window: the `CANDIDATES` articles of the window with
+        the most weight on `mine`'s `PROPOSERS` heaviest terms (aggregated by the
+        database), then the vectors of those not read before (by article). Holds the
+        story-assignment lock from then on: the caller stores the article and commits
+        without delay.
         """
         db = self._connection()
         if not mine:
@@ -402,7 +410,7 @@ class StoryIndex:
         frequencies."""
         db = self._connection()
         if mine_vector:
-            db.execute(insert(StoryTerm.__table__), [
+            db.execute(_INDEX, [
                 {"term_key": key, "at": at, "article_id": article_id, "story_id": story_id, "weight": w}
                 for key, w in mine_vector.items()])
         keys = sorted({term_key(t) for t in mine} | {_DOCUMENTS_KEY})
