@@ -217,9 +217,9 @@ def main() -> None:
         stage_ms["store_ms"] = (time.process_time() - cpu_started) / PAGES * 1000
         store.close()
     daemon_cpu_ms = daemon_cpu_s / PAGES * 1000
-    process_ms = {f"{role}_process_ms": by_role.get(role, 0.0) / PAGES * 1000
-                  for role in ("main", "extraction", "ingest")}
-    process_ms["other_processes_ms"] = (daemon_cpu_s - sum(by_role.get(r, 0.0) for r in ("main", "extraction", "ingest"))) / PAGES * 1000
+    named = ("main", "extraction", "ingest")
+    process_ms = {f"{role}_process_ms": by_role.get(role, 0.0) / PAGES * 1000 for role in named}
+    process_ms["other_processes_ms"] = sum(s for role, s in by_role.items() if role not in named) / PAGES * 1000
 
     if fetched["pages"] != PAGES:
         sys.exit(f"fetching alone fetched {fetched['pages']} pages, not {PAGES}")
