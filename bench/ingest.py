@@ -25,9 +25,15 @@ reading the same feed and fetching the same pages: also `fetch_only_pages_s`),
 `store_ms` (`Corpus.add_many` in batches of `IngestWriter.MAX_BATCH` into a fresh store,
 as the ingest process does). And of the daemon itself: `daemon_cpu_ms`, the CPU of all
 its processes from the moment the feed is first requested until it exits (sampled from
-/proc), per page; and `overhead_ms` = daemon_cpu_ms - extract_ms: everything but
+/proc), per page, and split by process: `main_process_ms` (crawling: Scrapy, the
+pipelines, alert delivery), `extraction_process_ms` (the pool's workers: extraction and
+analysis), `ingest_process_ms` (storing), `other_processes_ms` (the fork server, the
+resource tracker); and `overhead_ms` = daemon_cpu_ms - extract_ms: everything but
 extraction (fetching, analysis, storing, and what ties them together: pickling, queues,
-the reactor, alert delivery); the target is <= 7.
+the reactor, alert delivery); the target is <= 7. On a machine other work shares, every
+process's CPU per unit of work grows with the contention (caches, switches), and the
+daemon's processes contend with each other too, which the stages measured one after
+another in this process do not.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ from pathlib import Path
 import trafilatura
 import yaml
 
+from newswatch.alerts.matcher import TopicIndex
 from newswatch.corpus.analysis import analyse
 from newswatch.corpus.extract import extract
 from newswatch.corpus.ingest import Addition, Corpus
@@ -50,6 +57,7 @@ from newswatch.corpus.processes import IngestWriter
 from newswatch.jobs.config import load_config
 from newswatch.store.db import open_store
 
+from bench.memory import role_of
 from bench.procstat import cpu_by_pid
 from bench.sitegen import build_site
 
@@ -99,11 +107,15 @@ def fetch_only(feed_url: str) -> None:
 
 class TreeCPU:
     """CPU seconds of a process and its descendants, sampled every 100 ms by a thread (a
-    process's last sample counts after it has gone). `mark()` notes the total so far;
-    `since_mark()` is what was used after."""
+    process's last sample counts after it has gone), and what each process is
+    (bench/memory.py's `role_of`: main, forkserver, ingest, extraction, ...). `mark()`
+    notes the use so far; `since_mark()` is what each role used after."""
 
-    def __init__(self, pid: int):
-        self.pid, self._used, self._marked = pid, {}, 0.0
+    def __init__(self, pid: int, database: Path):
+        self.pid, self.database = pid, database
+        self._used: dict[int, float] = {}
+        self._marked: dict[int, float] = {}
+        self._roles: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -112,15 +124,24 @@ class TreeCPU:
         while not self._stop.is_set():
             for pid, seconds in cpu_by_pid([self.pid]).items():
                 self._used[pid] = max(self._used.get(pid, 0.0), seconds)
+                if self._roles.get(pid, "extraction") == "extraction":  # until it opens the store
+                    try:
+                        self._roles[pid] = role_of(pid, self.pid, self.database)
+                    except OSError:  # it has just ended
+                        pass
             self._stop.wait(0.1)
 
     def mark(self) -> None:
-        self._marked = sum(self._used.values())
+        self._marked = dict(self._used)
 
-    def since_mark(self) -> float:
+    def since_mark(self) -> dict[str, float]:
         self._stop.set()
         self._thread.join()
-        return sum(self._used.values()) - self._marked
+        used: dict[str, float] = {}
+        for pid, seconds in self._used.items():
+            role = self._roles.get(pid, "other")
+            used[role] = used.get(role, 0.0) + seconds - self._marked.get(pid, 0.0)
+        return used
 
 
 def main() -> None:
@@ -144,13 +165,14 @@ def main() -> None:
             with log.open("w") as stderr:
                 run = subprocess.Popen([*cli, "run", "--once"], stdout=subprocess.DEVNULL,
                                        stderr=stderr, cwd=tmp)
-            cpu = TreeCPU(run.pid)
+            cpu = TreeCPU(run.pid, tmp / "newswatch.db")
             while not site.count("/rss.xml"):
                 time.sleep(0.01)
             cpu.mark()
             run.wait()
             wall_s = time.perf_counter() - started
-            daemon_cpu_s = cpu.since_mark()
+            by_role = cpu.since_mark()
+            daemon_cpu_s = sum(by_role.values())
             if run.returncode != 0:
                 sys.exit(f"run --once failed:\n{log.read_text()[-3000:]}")
             topics = load_config(config, channels=False).topics
@@ -172,8 +194,10 @@ def main() -> None:
     extract_only_pages_s = PAGES / extract_only_s
 
     # Once each, uncharged: the first call imports what the stage uses (datasketch, ...).
+    # The topics are indexed once, as an extraction worker does (analysis.init_worker).
     first_path, first_body = next(iter(pages.items()))
-    analyse(extract(first_body, f"http://127.0.0.1{first_path}", "text/html; charset=utf-8"), topics, "bench")
+    topic_index = TopicIndex(topics)
+    analyse(extract(first_body, f"http://127.0.0.1{first_path}", "text/html; charset=utf-8"), topic_index, "bench")
     wall, cpu_started = time.perf_counter(), time.process_time()
     articles = [extract(body, f"http://127.0.0.1{path}", "text/html; charset=utf-8")
                 for path, body in pages.items()]
@@ -181,7 +205,7 @@ def main() -> None:
     stage_ms = {"fetch_ms": fetched["cpu_s"] / PAGES * 1000,
                 "extract_ms": (time.process_time() - cpu_started) / PAGES * 1000}
     cpu_started = time.process_time()
-    analyses = [analyse(a, topics, "bench") for a in articles]
+    analyses = [analyse(a, topic_index, "bench") for a in articles]
     stage_ms["analyse_ms"] = (time.process_time() - cpu_started) / PAGES * 1000
     additions = [Addition(a, "bench", (), analysis) for a, analysis in zip(articles, analyses)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,6 +217,9 @@ def main() -> None:
         stage_ms["store_ms"] = (time.process_time() - cpu_started) / PAGES * 1000
         store.close()
     daemon_cpu_ms = daemon_cpu_s / PAGES * 1000
+    named = ("main", "extraction", "ingest")
+    process_ms = {f"{role}_process_ms": by_role.get(role, 0.0) / PAGES * 1000 for role in named}
+    process_ms["other_processes_ms"] = sum(s for role, s in by_role.items() if role not in named) / PAGES * 1000
 
     if fetched["pages"] != PAGES:
         sys.exit(f"fetching alone fetched {fetched['pages']} pages, not {PAGES}")
@@ -210,7 +237,10 @@ def main() -> None:
     ratio = ingest_pages_s / extract_only_pages_s
     overhead_ms = daemon_cpu_ms - stage_ms["extract_ms"]
     print("CPU per page: " + ", ".join(f"{k.removesuffix('_ms')} {v:.1f} ms" for k, v in stage_ms.items())
-          + f"; the daemon, all processes from the first fetch on: {daemon_cpu_ms:.1f} ms")
+          + f"; the daemon, all processes from the first fetch on: {daemon_cpu_ms:.1f} ms "
+          + f"(crawling process {process_ms['main_process_ms']:.1f}, extraction processes "
+          + f"{process_ms['extraction_process_ms']:.1f}, ingest process {process_ms['ingest_process_ms']:.1f}, "
+          + f"others {process_ms['other_processes_ms']:.1f})")
     print(f"overhead (daemon - extract): {overhead_ms:.1f} ms/page (target <= 7)")
     print(f"ratio: {ratio:.2f} (target >= 1.2)")
     print(json.dumps({
@@ -223,6 +253,7 @@ def main() -> None:
         "fetch_only_pages_s": round(fetch_only_pages_s, 2),
         **{k: round(v, 2) for k, v in stage_ms.items()},
         "daemon_cpu_ms": round(daemon_cpu_ms, 2),
+        **{k: round(v, 2) for k, v in process_ms.items()},
         "overhead_ms": round(overhead_ms, 2),
     }))
 

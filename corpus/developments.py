@@ -33,7 +33,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from newswatch.corpus import stories
@@ -103,20 +103,25 @@ class Particulars:
         return cls(frozenset(map(stories.term_key, own)), frozenset(map(stories.term_key, named)))
 
 
-def role(session: Session, story_id: int, title: str, terms: stories.Terms) -> Verdict:
-    """The verdict on an article (`title`, story `terms`) that joins story `story_id`,
-    against the story's stored articles (originals: copies carry no vector, and nothing
-    their original does not). Call before the article's own vector is stored."""
+def role(session: Session, story_id: int, title: str, terms: stories.Terms, mine: Vector) -> Verdict:
+    """The verdict on an article (`title`, story `terms`, story vector `mine`) that joins
+    story `story_id`, against the story's stored articles (originals: copies carry no
+    vector, and nothing their original does not). Call before the article's own vector is
+    stored."""
     particulars = Particulars.of(title, terms)
-    return judge(stories.vector(session, terms), particulars.all, particulars.headline,
-                 list(vectors(session, story_id).values()))
+    return judge(mine, particulars.all, particulars.headline, list(vectors(session, story_id).values()))
+
+
+# Built once: it runs for every article that joins a story.
+_STORY_VECTORS = (
+    select(StoryTerm.article_id, StoryTerm.term_key, StoryTerm.weight)
+    .where(StoryTerm.article_id.in_(select(Article.id).where(Article.story_id == bindparam("story"))))
+)
 
 
 def vectors(session: Session, story_id: int) -> dict[int, dict[int, float]]:
     """The stored story vectors of the story's articles, by article id."""
     found: dict[int, dict[int, float]] = defaultdict(dict)
-    for article_id, key, weight in session.execute(
-            select(StoryTerm.article_id, StoryTerm.term_key, StoryTerm.weight)
-            .where(StoryTerm.article_id.in_(select(Article.id).where(Article.story_id == story_id)))):
+    for article_id, key, weight in session.execute(_STORY_VECTORS, {"story": story_id}).all():
         found[article_id][key] = weight or 0.0
     return dict(found)

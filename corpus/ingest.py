@@ -65,6 +65,25 @@ class Ingested:
 
 
 _KNOWN_URL = select(ArticleURL.url_hash).where(ArticleURL.url_hash == bindparam("key"))
+# What `_add` runs for every article, built once: building a statement (and its cache
+# key) costs about as much as SQLite takes to run it.
+_ARTICLE_OF_URLS = (
+    select(StoredArticle.id, StoredArticle.story_id)
+    .join(ArticleURL, ArticleURL.article_id == StoredArticle.id)
+    .where(ArticleURL.url_hash.in_(bindparam("hashes", expanding=True)))
+    .limit(1)
+)
+_ORIGINAL_OF_TEXT = (
+    select(StoredArticle.id, StoredArticle.story_id)
+    .where(StoredArticle.content_hash == bindparam("digest"), StoredArticle.duplicate_of.is_(None))
+    .limit(1)
+)
+_STORY_OF = select(StoredArticle.story_id).where(StoredArticle.id == bindparam("article"))
+_NEW_STORY = insert(Story.__table__).returning(Story.id)
+_NEW_ARTICLE = insert(StoredArticle.__table__).returning(StoredArticle.id)
+_INDEX_TERMS = insert(ArticleTerms.__table__)
+_VECTOR = insert(ArticleVector.__table__)
+_MATCHES = insert(Match.__table__)
 
 
 class Corpus:
@@ -75,6 +94,8 @@ class Corpus:
         self.store = store
         # Built once: the index picks the candidate topics for each article.
         self.topics = TopicIndex(register_topics(store, topics))
+        # What successive transactions read of the story index (one writer thread).
+        self._stories = stories.StoryCache()
 
     def known(self, url: str) -> bool:
         # Asked on the reactor thread for every link followed: a Core statement built
@@ -90,28 +111,34 @@ class Corpus:
         for duplicates: they are an outcome."""
         addition = Addition(article, source, tuple(via), analysis)
         try:
-            with self.store.session() as session:
-                return self._add(session, addition)
+            return self._transaction(lambda session, index: self._add(session, index, addition))
         except _URLTaken:
             # Another process stored this article between our check and our insert; our
             # transaction is rolled back, and now the URL is known: a duplicate.
-            with self.store.session() as session:
-                return self._add(session, addition)
+            return self._transaction(lambda session, index: self._add(session, index, addition))
 
     def add_many(self, additions: Sequence[Addition]) -> list[Ingested]:
         """`add` each, in order, in one transaction (one commit for many articles, each
         seeing the ones before it as `add` would). All are stored or none: on any error,
         including another writer taking one of their URLs first, nothing is, and the
         caller adds them one by one instead."""
-        with self.store.session() as session:
-            return [self._add(session, addition) for addition in additions]
+        return self._transaction(lambda session, index: [self._add(session, index, a) for a in additions])
 
-    def _add(self, session, addition: Addition) -> Ingested:
+    def _transaction(self, work):
+        """`work(session, story index)` in a transaction of its own, committed."""
+        with self.store.session() as session:
+            index = stories.StoryIndex(session, self._stories)
+            done = work(session, index)
+        index.committed()
+        return done
+
+    def _add(self, session, index: stories.StoryIndex, addition: Addition) -> Ingested:
         # Core statements, not ORM objects: this runs for every article, and nothing here
         # needs an object's identity or relationships.
         article, source = addition.article, addition.source
+        db = session.connection()
         urls = {canonical_url(u) for u in (article.canonical_url, article.url, *addition.via) if u}
-        known = self._known_article(session, urls)
+        known = self._known_article(db, urls)
         if known is not None:
             known_id, known_story = known
             _remember_urls(session, urls, known_id)
@@ -120,39 +147,38 @@ class Corpus:
         analysis = addition.analysis or analyse(article, self.topics, source)
         found_terms = analysis.story_terms
         now = utcnow()
-        original, kind = self._original(session, analysis.content_hash, analysis.signature)
+        original, kind = self._original(db, analysis.content_hash, analysis.signature)
         role: developments.Role = developments.ALSO
         if original is not None:
             story_id = original[1]
         else:
             at = article.published or now
-            joined = stories.find(session, found_terms, at)
+            mine = index.vector(found_terms)
+            joined = index.find(found_terms, mine, at)
             if joined is not None:
                 story_id = joined.story_id
-                role = developments.role(session, story_id, article.title, found_terms).role
+                role = developments.role(session, story_id, article.title, found_terms, mine).role
             else:
                 role = developments.FIRST
-                story_id = session.execute(
-                    insert(Story.__table__).values(title=article.title, first_seen=now).returning(Story.id)
-                ).scalar_one()
+                story_id = db.execute(_NEW_STORY, {"title": article.title, "first_seen": now}).scalar_one()
 
-        article_id = session.execute(insert(StoredArticle.__table__).values(
-            story_id=story_id,
-            source=source,
-            url=article.url,
-            canonical_url=article.canonical_url,
-            title=article.title,
-            text=article.text,
-            published=article.published,
-            language=article.language,
-            author=article.author,
-            content_hash=analysis.content_hash,
-            duplicate_of=original[0] if original is not None else None,
-            duplicate_kind=kind,
-            story_weight=stories.weight(found_terms) if original is None else None,
-            story_role=role,
-            first_seen=now,
-        ).returning(StoredArticle.id)).scalar_one()
+        article_id = db.execute(_NEW_ARTICLE, {
+            "story_id": story_id,
+            "source": source,
+            "url": article.url,
+            "canonical_url": article.canonical_url,
+            "title": article.title,
+            "text": article.text,
+            "published": article.published,
+            "language": article.language,
+            "author": article.author,
+            "content_hash": analysis.content_hash,
+            "duplicate_of": original[0] if original is not None else None,
+            "duplicate_kind": kind,
+            "story_weight": stories.weight(found_terms) if original is None else None,
+            "story_role": role,
+            "first_seen": now,
+        }).scalar_one()
         # The URLs' unique key decides between concurrent writers (the check above cannot):
         # the one whose insert skips a URL has lost the race.
         if _remember_urls(session, urls, article_id) < len(urls):
@@ -160,16 +186,15 @@ class Corpus:
         if original is None:
             # Only originals are indexed: copies find them, and the index grows with
             # distinct articles rather than with syndication.
-            neardup.remember(session, article_id, analysis.signature)
-            stories.remember(session, article_id, story_id, found_terms, at)
+            neardup.remember(db, article_id, analysis.signature)
+            index.remember(article_id, story_id, found_terms, mine, at)
 
-        session.execute(insert(ArticleTerms.__table__), [{"article_id": article_id, "terms": analysis.index_terms}])
+        db.execute(_INDEX_TERMS, [{"article_id": article_id, "terms": analysis.index_terms}])
         if analysis.vector is not None:
-            session.execute(insert(ArticleVector.__table__), [
-                {"article_id": article_id, "model": semantic.MODEL, "vector": analysis.vector}])
+            db.execute(_VECTOR, [{"article_id": article_id, "model": semantic.MODEL, "vector": analysis.vector}])
         matches = analysis.matches
         if matches:
-            session.execute(insert(Match.__table__), [
+            db.execute(_MATCHES, [
                 {"article_id": article_id, "topic": m.topic.name, "score": m.match.score,
                  "snippets": [{"text": s.text, "marks": [list(mark) for mark in s.marks]}
                               for s in m.match.snippets],
@@ -185,33 +210,22 @@ class Corpus:
                         role, tuple(updates))
 
     @staticmethod
-    def _original(session, digest: str, signature: neardup.Signature
+    def _original(db, digest: str, signature: neardup.Signature
                   ) -> tuple[tuple[int, int] | None, str | None]:
         """The stored original this text copies, as (id, story id), and how ("exact" or
         "near"), if any."""
-        exact = session.execute(
-            select(StoredArticle.id, StoredArticle.story_id)
-            .where(StoredArticle.content_hash == digest, StoredArticle.duplicate_of.is_(None))
-            .limit(1)
-        ).first()
+        exact = db.execute(_ORIGINAL_OF_TEXT, {"digest": digest}).first()
         if exact is not None:
             return tuple(exact), "exact"
-        near = neardup.find(session, signature)
+        near = neardup.find(db, signature)
         if near is not None:
-            story_id = session.scalar(select(StoredArticle.story_id)
-                                      .where(StoredArticle.id == near.article_id))
-            return (near.article_id, story_id), "near"
+            return (near.article_id, db.scalar(_STORY_OF, {"article": near.article_id})), "near"
         return None, None
 
     @staticmethod
-    def _known_article(session, urls: set[str]) -> tuple[int, int] | None:
+    def _known_article(db, urls: set[str]) -> tuple[int, int] | None:
         """(id, story id) of the stored article one of `urls` leads to, if any."""
-        row = session.execute(
-            select(StoredArticle.id, StoredArticle.story_id)
-            .join(ArticleURL, ArticleURL.article_id == StoredArticle.id)
-            .where(ArticleURL.url_hash.in_([url_hash(u) for u in urls]))
-            .limit(1)
-        ).first()
+        row = db.execute(_ARTICLE_OF_URLS, {"hashes": [url_hash(u) for u in urls]}).first()
         return tuple(row) if row is not None else None
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from newswatch.corpus.dedup import crc32_key
@@ -121,18 +121,22 @@ class NearDuplicate:
     similarity: float
 
 
-def find(session: Session, signature: Signature) -> NearDuplicate | None:
+# Built once: they run for every stored article.
+_CANDIDATES = select(NearDupSignature.article_id, NearDupSignature.signature).where(
+    NearDupSignature.article_id.in_(
+        select(NearDupBand.article_id).where(NearDupBand.band_key.in_(bindparam("keys", expanding=True)))
+    )
+)
+_SIGNATURE = insert(NearDupSignature.__table__)
+_BANDS = insert(NearDupBand.__table__)
+
+
+def find(db: Session | Connection, signature: Signature) -> NearDuplicate | None:
     """The stored original most similar to `signature`, if its estimated Jaccard reaches
     `THRESHOLD`."""
     if not signature:
         return None
-    candidates = session.execute(
-        select(NearDupSignature.article_id, NearDupSignature.signature).where(
-            NearDupSignature.article_id.in_(
-                select(NearDupBand.article_id).where(NearDupBand.band_key.in_(signature.band_keys()))
-            )
-        )
-    ).all()
+    candidates = db.execute(_CANDIDATES, {"keys": signature.band_keys()}).all()
     mine = signature.packed()
     best = max(
         (NearDuplicate(article_id, similarity(mine, packed)) for article_id, packed in candidates),
@@ -142,11 +146,9 @@ def find(session: Session, signature: Signature) -> NearDuplicate | None:
     return best if best is not None and best.similarity >= THRESHOLD else None
 
 
-def remember(session: Session, article_id: int, signature: Signature) -> None:
+def remember(db: Session | Connection, article_id: int, signature: Signature) -> None:
     """Index an original so later copies find it."""
     if not signature:
         return
-    session.execute(insert(NearDupSignature.__table__),
-                    [{"article_id": article_id, "signature": signature.packed()}])
-    session.execute(insert(NearDupBand.__table__), [
-        {"band_key": key, "article_id": article_id} for key in set(signature.band_keys())])
+    db.execute(_SIGNATURE, [{"article_id": article_id, "signature": signature.packed()}])
+    db.execute(_BANDS, [{"band_key": key, "article_id": article_id} for key in set(signature.band_keys())])

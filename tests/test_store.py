@@ -25,9 +25,10 @@ from newswatch.alerts.notifier import _claim, drain
 from newswatch.alerts.query import parse
 from newswatch.corpus.extract import Article
 from newswatch.corpus.ingest import Corpus
+from newswatch.store import dialects
 from newswatch.store.db import MIGRATIONS, head_revision, open_store
 from newswatch.store.models import Article as StoredArticle
-from newswatch.store.models import ArticleURL, OutboxRow, Story
+from newswatch.store.models import ArticleURL, OutboxRow, Story, TermCount
 
 WORKERS = 4
 
@@ -110,6 +111,21 @@ def test_a_database_behind_the_newest_migration_is_brought_to_it(database_url):
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [head_revision()]
     assert "article_vectors" in inspect(store.engine).get_table_names()
     store.close()
+
+
+def test_count_up_adds_one_per_key_and_starts_new_keys_at_one(database_url):
+    """The dialects' one-statement counter (story terms' document counts)."""
+    store = open_store(database_url)
+    try:
+        for keys in ([1, 2], [2, 3, -2**31], []):
+            with store.session() as session:
+                db = session.connection()
+                dialects.of(db).count_up(db, TermCount.term_key, TermCount.documents, keys)
+        with store.session() as session:
+            counted = dict(session.execute(select(TermCount.term_key, TermCount.documents)).all())
+        assert counted == {1: 1, 2: 2, 3: 1, -2**31: 1}
+    finally:
+        store.close()
 
 
 def test_one_article_added_by_several_processes_at_once_is_stored_once(database_url):

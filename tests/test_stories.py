@@ -22,7 +22,7 @@ from newswatch.corpus.ingest import Addition, Corpus
 from newswatch.jobs.config import ConfigError, load_config
 from newswatch.store.db import open_store
 from newswatch.store.models import Article as StoredArticle
-from newswatch.store.models import NearDupBand, OutboxRow
+from newswatch.store.models import NearDupBand, OutboxRow, StoryTerm, TermCount
 from support.storyset import as_article, labelled, pairwise, real
 
 
@@ -261,7 +261,8 @@ def test_lookups_search_indexes_and_never_scan_the_corpus(tmp_path):
 
     event.listen(store.engine, "before_cursor_execute", capture)
     item = labelled()[10]
-    corpus.add(as_article(item), item["source"])
+    # A writer that has kept nothing yet (stories.StoryCache) runs every lookup.
+    Corpus(store, []).add(as_article(item), item["source"])
     event.remove(store.engine, "before_cursor_execute", capture)
 
     lookups = [(s, p) for s, p in statements if "neardup_bands" in s or "story_terms" in s]
@@ -272,6 +273,52 @@ def test_lookups_search_indexes_and_never_scan_the_corpus(tmp_path):
             details = [row[-1] for row in plan]
             assert not [d for d in details if d.startswith("SCAN")], (statement, details)
     store.close()
+
+
+def _story_index_by_url(store) -> tuple[list, list]:
+    """Each article's story vector and story (by URL, in URL order), and the document counts."""
+    with store.engine.connect() as connection:
+        vectors = connection.execute(
+            select(StoredArticle.url, StoryTerm.term_key, StoryTerm.weight)
+            .join(StoredArticle, StoredArticle.id == StoryTerm.article_id)
+            .order_by(StoredArticle.url, StoryTerm.term_key)).all()
+        counts = connection.execute(select(TermCount.term_key, TermCount.documents).order_by(TermCount.term_key)).all()
+        groups = connection.execute(select(StoredArticle.url, StoredArticle.story_id, StoredArticle.story_role)
+                                    .order_by(StoredArticle.url)).all()
+    return [*vectors, *groups], counts
+
+
+def test_what_a_writer_keeps_between_transactions_changes_nothing_it_stores(tmp_path):
+    """A writer keeps the document counts and vectors it read (stories.StoryCache): what it
+    stores is what a writer that kept nothing stores, though another writer stores
+    articles between its transactions, and though one of its transactions is rolled
+    back after indexing two articles (whose ids the next articles take)."""
+    items = real()[:45]
+    events: dict[str, list[dict]] = {}
+    for item in items:
+        events.setdefault(item["story"], []).append(item)
+    (first, second, *_), (other_first, *_) = [reports for reports in events.values() if len(reports) > 1][:2]
+    # Stored in this order, another event's first report takes the id `first` had in the
+    # rolled-back transaction (where `second` read its vector), and later reports of
+    # that other event find it.
+    order = [other_first, *(item for item in items if item is not other_first)]
+
+    kept_nothing = open_store(f"sqlite:///{tmp_path / 'reference.db'}")
+    for item in order:
+        Corpus(kept_nothing, []).add(as_article(item), item["source"])
+
+    store = open_store(f"sqlite:///{tmp_path / 'kept.db'}")
+    keeper, other = Corpus(store, []), Corpus(store, [])
+    broken = Addition(replace(as_article(items[-1]), title=None), "broken")
+    with pytest.raises(TypeError):  # after `first` and `second` were indexed
+        keeper.add_many([Addition(as_article(first), first["source"]),
+                         Addition(as_article(second), second["source"]), broken])
+    for n, item in enumerate(order):
+        (other if n % 3 == 2 else keeper).add(as_article(item), item["source"])
+
+    assert _story_index_by_url(store) == _story_index_by_url(kept_nothing)
+    store.close()
+    kept_nothing.close()
 
 
 @pytest.mark.postgres
@@ -285,7 +332,8 @@ def test_concurrent_reports_of_one_event_make_one_story(postgres_url):
     results = {}
     try:
         with first_store.session() as session:
-            results["first"] = Corpus(first_store, [])._add(session, Addition(as_article(first), first["source"]))
+            results["first"] = Corpus(first_store, [])._add(session, stories.StoryIndex(session),
+                                                             Addition(as_article(first), first["source"]))
             racer = threading.Thread(target=lambda: results.setdefault(
                 "second", Corpus(second_store, []).add(as_article(second), second["source"])))
             racer.start()

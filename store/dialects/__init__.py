@@ -7,7 +7,7 @@ backend's name.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Union
+from typing import Sequence, Union
 
 from sqlalchemy import Column, Connection, Engine, Insert, Select, Table, TextClause
 
@@ -38,8 +38,10 @@ class Dialect(ABC):
         """A subquery of the ids of articles whose index terms meet `condition`."""
 
     @abstractmethod
-    def insert_counting(self, table: Table, key: Column, count: Column) -> Insert:
-        """An INSERT of (key, count) rows that adds `count` to an existing row's instead."""
+    def count_up(self, connection: Connection, key: Column, count: Column, keys: Sequence[int]) -> None:
+        """Add one to `count` in the rows of `key`'s table whose `key` is one of `keys`
+        (distinct integers), and insert a row with count 1 for each key not there yet: one
+        statement, however many keys (a row each would cost more than the database's work)."""
 
     @abstractmethod
     def lock_story_assignment(self, connection: Connection) -> None:

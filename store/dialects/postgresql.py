@@ -1,6 +1,8 @@
 """PostgreSQL: the production database (many processes and machines writing at once)."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from sqlalchemy import Column, Connection, Insert, Select, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 
@@ -41,10 +43,12 @@ class PostgreSQL(Dialect):
                     " @@ to_tsquery('simple', :fts)").bindparams(fts=_tsquery(condition))
 
 
-    def insert_counting(self, table: Table, key: Column, count: Column) -> Insert:
-        insert = postgresql.insert(table)
-        return insert.on_conflict_do_update(index_elements=[key.name],
-                                            set_={count.name: count + insert.excluded[count.name]})
+    def count_up(self, connection: Connection, key: Column, count: Column, keys: Sequence[int]) -> None:
+        table = key.table.name
+        connection.execute(text(
+            f"INSERT INTO {table} ({key.name}, {count.name}) SELECT unnest(CAST(:keys AS integer[])), 1"
+            f" ON CONFLICT ({key.name}) DO UPDATE SET {count.name} = {table}.{count.name} + 1"
+        ), {"keys": list(keys)})
 
     def lock_story_assignment(self, connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:kind, :key)"),

@@ -1,10 +1,12 @@
 """SQLite: the embedded default (one file, WAL mode, one writer at a time)."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Sequence
 
 from sqlalchemy import Column, Connection, Insert, Select, Table, TextClause, text, update
 from sqlalchemy.dialects import sqlite
@@ -42,10 +44,14 @@ class SQLite(Dialect):
                     ).bindparams(fts=_fts5(condition))
 
 
-    def insert_counting(self, table: Table, key: Column, count: Column) -> Insert:
-        insert = sqlite.insert(table)
-        return insert.on_conflict_do_update(index_elements=[key.name],
-                                            set_={count.name: count + insert.excluded[count.name]})
+    def count_up(self, connection: Connection, key: Column, count: Column, keys: Sequence[int]) -> None:
+        # The keys go in as one JSON array, read back as rows by json_each ("WHERE true":
+        # an upsert's SELECT needs a WHERE, or its ON reads as a join's).
+        table = key.table.name
+        connection.execute(text(
+            f"INSERT INTO {table} ({key.name}, {count.name}) SELECT value, 1 FROM json_each(:keys) WHERE true"
+            f" ON CONFLICT ({key.name}) DO UPDATE SET {count.name} = {table}.{count.name} + 1"
+        ), {"keys": json.dumps(list(keys))})
 
     def lock_story_assignment(self, connection: Connection) -> None:
         pass  # one writer at a time: the ingest transaction is the lock
