@@ -15,6 +15,17 @@ The language is Google-Alerts-like by default and Lucene-like when needed (see D
                                     either order, within the title or within the body;
                                     each side a word, a phrase or a (group OR of them)
 
+A topic alerts on what an article is about, not on every article that mentions its words
+somewhere (a long op-ed names a dozen countries in passing). So by default (`ABOUT`, see
+`Focus`) a match also needs each term of the query to be prominent in the article: in the
+title, in the lead (the body's first `Focus.lead_words` words), or mentioned at least
+`Focus.mentions` times; and one term at least in the title or the lead. A term here is
+one part of the query's AND: a word, a phrase, a NEAR, an OR of such (a name's or an
+alias's forms count together: "Seoul" once and "South Korea" three times are four
+mentions of South Korea); an OR of ANDs applies the rule to each alternative. NOT and
+source: are unchanged (a negated word excludes the article wherever it stands). With
+`focus=None` (a topic's `focus: anywhere`) the words may stand anywhere, once.
+
 Words are compared after the same normalisation on both sides (see `tokenize`): NFKD
 with combining marks dropped, case-folded, possessive 's dropped, Snowball English stem.
 Decisions worth knowing:
@@ -36,7 +47,8 @@ Decisions worth knowing:
   c within 3 words of where a and b met).
 
 The module reads top to bottom: tokenizer, query lexer, parser (into an AST of
-Term/Phrase/Near/And/Or/Not/Source), documents, evaluation, scoring, snippets, and the public `Query`.
+Term/Phrase/Near/And/Or/Not/Source), documents, evaluation, focus, scoring, snippets, and the
+public `Query`.
 """
 from __future__ import annotations
 
@@ -864,6 +876,70 @@ def _near_hits(node: Near, doc: Document) -> list[_Hit] | None:
     return list(near) or None
 
 
+# --------------------------------------------------------------------------- focus
+
+@dataclass(frozen=True)
+class Focus:
+    """When a matching article is about the query's terms (see the module docstring):
+    each term is in the title, in the body's first `lead_words` words, or mentioned at
+    least `mentions` times (title and body together); and one term at least is in the
+    title or those first words. The figures follow the news databases' "headline and lead
+    paragraph" and "at least n mentions" conventions (a lead is one or two sentences)."""
+
+    lead_words: int = 50
+    mentions: int = 4
+
+
+ABOUT = Focus()
+
+
+def _term_like(node: Node) -> bool:
+    """Whether `node` is one term for `Focus`: a word, a phrase, a NEAR, or an OR of
+    such (a group of a name's or an alias's forms)."""
+    if isinstance(node, (Term, Phrase, Near)):
+        return True
+    return isinstance(node, Or) and all(_term_like(c) for c in node.children)
+
+
+def _focused(node: Node, doc: Document, focus: Focus) -> tuple[list[_Hit], bool] | None:
+    """`_evaluate` under `focus`: None if `node` does not match or is not prominent
+    enough; else its hits and whether one of them leads (is in the title or the lead)."""
+    if _term_like(node):
+        hits = _evaluate(node, doc)
+        if hits is None:
+            return None
+        lead = focus.lead_words
+        if any(f == _TITLE or p < lead for _, f, p, _ in hits):
+            return hits, True
+        if len({(f, p) for _, f, p, _ in hits}) >= focus.mentions:
+            return hits, False
+        return None
+    if isinstance(node, And):
+        hits, leads = [], False
+        for child in node.children:
+            if isinstance(child, (Not, Source)):
+                if _evaluate(child, doc) is None:
+                    return None
+                continue
+            found = _focused(child, doc, focus)
+            if found is None:
+                return None
+            hits.extend(found[0])
+            leads = leads or found[1]
+        return (hits, True) if leads else None
+    if isinstance(node, Or):
+        hits, leads, matched = [], False, False
+        for child in node.children:
+            found = _focused(child, doc, focus)
+            if found is not None:
+                matched = True
+                hits.extend(found[0])
+                leads = leads or found[1]
+        return (hits, leads) if matched else None
+    found = _evaluate(node, doc)  # NOT or source: alone, refused by the parser
+    return None if found is None else (found, False)
+
+
 # --------------------------------------------------------------------------- scoring
 
 def _weight(leaf: Leaf) -> float:
@@ -999,10 +1075,14 @@ def _snippets(hits: list[_Hit], doc: Document) -> tuple[Snippet, ...]:
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed topic query; build it with `parse`, then `match` it against Documents."""
+    """A parsed topic query; build it with `parse`, then `match` it against Documents.
+
+    `focus`: how prominent its terms must be in a matching article (see `Focus`); None:
+    anywhere, once."""
 
     source: str
     root: Node = field(repr=False)
+    focus: Focus | None = ABOUT
     # Stems every match contains: a subset test against Document.stems rules most
     # articles out before positions are looked at.
     required: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -1039,7 +1119,10 @@ class Query:
         for stems in self.required_any:
             if stems.isdisjoint(doc.stems):
                 return None
-        return _evaluate(self.root, doc)
+        if self.focus is None:
+            return _evaluate(self.root, doc)
+        found = _focused(self.root, doc, self.focus)
+        return found[0] if found is not None and found[1] else None
 
     def terms(self) -> tuple[Leaf, ...]:
         """The positive (not negated) Terms and Phrases, in query order, without repeats."""
@@ -1047,12 +1130,15 @@ class Query:
                                    if not negated))
 
 
-def parse(query: str) -> Query:
-    """Parse a topic query; raises QueryError (with a caret under the problem) if invalid."""
+def parse(query: str, focus: Focus | None = ABOUT) -> Query:
+    """Parse a topic query; raises QueryError (with a caret under the problem) if invalid.
+
+    `focus`: see `Focus` (the default, `ABOUT`: the article is about the terms); None:
+    the words may stand anywhere in the article."""
     try:
         root = _Parser(query).parse()
     except RecursionError:  # the lexer's, on thousands of nested prefixes ("-----a")
         raise QueryError(f"the query is nested too deeply (more than {_Parser.MAX_DEPTH} levels)",
                          query, 0) from None
     _check_positive(root, query)
-    return Query(query, root)
+    return Query(query, root, focus)

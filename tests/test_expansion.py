@@ -6,7 +6,7 @@ import pytest
 
 from newswatch.alerts.expansion import added, expand
 from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
-from newswatch.alerts.query import Document, parse
+from newswatch.alerts.query import ABOUT, Document, parse
 from newswatch.jobs.config import ConfigError, load_config
 
 ARMS = {"arms": ["weapons", "munitions", "artillery shells", "howitzers"]}
@@ -86,6 +86,17 @@ def test_an_alias_key_that_names_a_country_adds_to_its_forms():
     assert query.match(Document("Kyiv speaks", "")) is not None
 
 
+def test_a_name_s_forms_count_together_as_mentions():
+    """Under the default focus, a term past the lead needs ABOUT.mentions mentions: the
+    forms of one name add up."""
+    filler = " ".join(["lorem"] * ABOUT.lead_words) + ". "
+    mentions = ["Seoul", "South Korea", "South Korean", "Seoul"]
+    body = filler + " and ".join(mentions[:ABOUT.mentions]) + "."
+    assert matches("South Korea Ukraine arms", "Ukraine arms talks", body)
+    fewer = filler + " and ".join(mentions[:ABOUT.mentions - 1]) + "."
+    assert not matches("South Korea Ukraine arms", "Ukraine arms talks", fewer)
+
+
 def test_snippets_mark_the_form_that_stood_in():
     query = expand(parse("South Korea Ukraine arms"), ARMS)
     found = query.match(Document("Seoul approves artillery shells for Kyiv", ""))
@@ -135,8 +146,10 @@ topics:
   - name: literal
     query: South Korea Ukraine arms
     expand: false
+    focus: anywhere
 """))
     merged, literal = config.topics
+    assert merged.query.focus == ABOUT and literal.query.focus is None
     assert {g.label: g.forms for g in added(merged.query)}["arms"] == (
         "weapons", "artillery shells")
     assert [g.label for g in added(literal.query)] == ["arms"]  # aliases, not names
