@@ -92,9 +92,9 @@ def test_a_name_s_forms_count_together_as_mentions():
     filler = " ".join(["lorem"] * ABOUT.lead_words) + ". "
     mentions = ["Seoul", "South Korea", "South Korean", "Seoul"]
     body = filler + " and ".join(mentions[:ABOUT.mentions]) + "."
-    assert matches("South Korea Ukraine arms", "Ukraine arms talks", body)
+    assert matches("South Korea Ukraine", "Ukraine talks", body)
     fewer = filler + " and ".join(mentions[:ABOUT.mentions - 1]) + "."
-    assert not matches("South Korea Ukraine arms", "Ukraine arms talks", fewer)
+    assert not matches("South Korea Ukraine", "Ukraine talks", fewer)
 
 
 def test_snippets_mark_the_form_that_stood_in():

@@ -427,6 +427,11 @@ FOCUS_CASES = [
     ("title-and-not-often-enough", "Korea arms", "Korea news",
      FILLER + "arms " * (ABOUT.mentions - 1), False),
     ("often-but-nothing-leads", "Korea arms", "", FILLER + "Korea arms " * 9, False),
+    ("two-lead-then-one-once", "Korea Ukraine arms", "Korea and Ukraine", FILLER + "Arms.",
+     True),
+    ("one-leads-then-one-once", "Korea arms", "Korea news", FILLER + "Arms.", False),
+    ("two-lead-then-two-once", "Korea Ukraine arms deal", "Korea and Ukraine",
+     FILLER + "An arms deal.", False),
     ("or-alternatives-count-together", "Korea (Kyiv OR Kiev)", "Korea news",
      FILLER + "Kyiv Kiev " * (ABOUT.mentions // 2), True),
     ("not-applies-anywhere", "Korea -sports", "Korea news", FILLER + "sports", False),
@@ -453,3 +458,6 @@ def test_focus_figures_are_the_query_s():
     assert parse("Korea arms").match(near_lead) is not None
     assert parse("Korea arms", focus=Focus(lead_words=10, mentions=4)).match(near_lead) is None
     assert parse("Korea arms", focus=Focus(lead_words=10)).match(Document("", text)) is not None
+    once = Document("Korea and Ukraine", FILLER + "Arms.")
+    assert parse("Korea Ukraine arms").match(once) is not None
+    assert parse("Korea Ukraine arms", focus=Focus(once=0)).match(once) is None
