@@ -1067,12 +1067,24 @@ def _score(hits: list[_Hit]) -> float:
     """Sum over matched terms of weight * (1 + ln(weighted hits)); a title hit counts 3.
 
     Logarithmic in the hit count so that one word repeated twenty times does not outweigh
-    all the others. Deterministic: depends only on the hits, in a fixed order.
+    all the others. Deterministic: depends only on the hits, in a fixed order. Equal
+    leaves (a word written twice in the query) are one term.
     """
-    counts: dict[Leaf, float] = {}
-    for leaf, f, _, _ in dict.fromkeys(hits):
-        counts[leaf] = counts.get(leaf, 0.0) + (_TITLE_WEIGHT if f == _TITLE else 1.0)
-    return round(sum(_weight(leaf) * (1 + math.log(n)) for leaf, n in counts.items()), 6)
+    # Leaves are hashed once per object, not once per hit (a dataclass hashes all its
+    # fields each time, and a name's forms have many hits).
+    term_of: dict[int, Leaf] = {}
+    first: dict[Leaf, Leaf] = {}
+    places: dict[int, set[tuple[int, int, int]]] = {}
+    for leaf, f, p, size in hits:
+        term = term_of.get(id(leaf))
+        if term is None:
+            term = term_of[id(leaf)] = first.setdefault(leaf, leaf)
+        places.setdefault(id(term), set()).add((f, p, size))
+    total = 0.0
+    for term in first.values():
+        n = sum(_TITLE_WEIGHT if f == _TITLE else 1.0 for f, _, _ in places[id(term)])
+        total += _weight(term) * (1 + math.log(n))
+    return round(total, 6)
 
 
 # --------------------------------------------------------------------------- snippets
