@@ -31,11 +31,13 @@ prominent in the article, alerts/query.py `Focus`):
   names_aliases  names' forms and the topics' aliases (the configured default)
   like_any       names_aliases OR the topic's `like:` text at MIN_SIMILARITY (needs the
                  `semantic` extra; its time includes the article's vector)
-  like_all       names_aliases AND the `like:` text
+  like_all       names_aliases AND the `like:` text (precision and recall only, from the
+                 sweep below: its time is like_any's)
   literal_anywhere, names_aliases_anywhere   the same with `focus: anywhere` (words
                  anywhere in the article, once)
-Then names_aliases under other `Focus` figures (lead words x mentions), to show how the
-default sits among its neighbours; precision and recall only.
+Then names_aliases under other `Focus` figures (lead words x mentions), and like: at
+other min_similarity values (from the article vectors alone), to show how the defaults
+sit among their neighbours; precision and recall only.
 
 Targets (issue #17), printed in the last JSON line with whether each is met: recall and
 precision >= 0.95 with names + aliases; like: (any) adds recall with precision >= 0.9;
@@ -76,6 +78,7 @@ DATA = Path(__file__).resolve().parent / "data" / "matching"
 ROUNDS = 9  # timing: the median of ROUNDS passes over all articles, CPU time
 MIN_SIMILARITY = 0.5
 TOKENISED = ("literal", "names_aliases")
+LIKE_SWEEP = (0.4, 0.5, 0.6, 0.7)
 FOCUS_SWEEP = [(lead, mentions) for lead in (30, 50, 80) for mentions in (3, 4, 5)]
 
 
@@ -100,7 +103,7 @@ def matchers(topics: list[dict], semantic: bool) -> dict[str, TopicIndex]:
              "names": index(topics, aliases=False),
              "names_aliases": index(topics)}
     if semantic:
-        found.update(like_any=index(topics, like="any"), like_all=index(topics, like="all"))
+        found.update(like_any=index(topics, like="any"))
     found.update(
         literal_anywhere=TopicIndex(Topic(t["name"], parse(t["query"], None)) for t in topics),
         names_aliases_anywhere=index(topics, focus=None))
@@ -133,14 +136,39 @@ def accuracy(index: TopicIndex, documents: list[Document], articles: list[dict],
              for i, (article, document) in enumerate(zip(articles, documents))
              for m in match_document(index, document, vector=vectors[i] if vectors else None)}
     cpu = time.process_time() - start
+    figures = scores(found, truth)
+    if vectors:
+        figures["ms_per_article"] = round(cpu * 1000 / len(articles), 3)
+    return figures
+
+
+def scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
     hit = len(found & truth)
     precision = hit / len(found) if found else 1.0
     recall = hit / len(truth)
     f1 = 2 * precision * recall / (precision + recall) if hit else 0.0
-    figures = {"precision": round(precision, 3), "recall": round(recall, 3),
-               "f1": round(f1, 3), "matched": len(found)}
-    if vectors:
-        figures["ms_per_article"] = round(cpu * 1000 / len(articles), 3)
+    return {"precision": round(precision, 3), "recall": round(recall, 3),
+            "f1": round(f1, 3), "matched": len(found)}
+
+
+def like_sweep(topics: list[dict], documents: list[Document], articles: list[dict],
+               truth: set[tuple[str, str]], vectors: list) -> dict[str, list[float]]:
+    """like: at other min_similarity values, from the stored vectors alone (no
+    explanations): precision and recall of names_aliases OR like (any) and AND (all)."""
+    by_query = {(m.topic.name, a["id"]) for a, d in zip(articles, documents)
+                for m in match_document(index(topics), d)}
+    meanings = {t["name"]: Meaning(t["like"], 0.0) for t in topics}
+    similar = {(name, a["id"], meaning.similarity(v))
+               for name, meaning in meanings.items() for a, v in zip(articles, vectors)}
+    figures = {}
+    for threshold in LIKE_SWEEP:
+        close = {(t, a) for t, a, sim in similar if sim >= threshold}
+        for mode, found in (("any", by_query | close), ("all", by_query & close)):
+            r = scores(found, truth)
+            figures[f"like_{mode}_{threshold}"] = [r["precision"], r["recall"]]
+        (any_p, any_r), (all_p, all_r) = (figures[f"like_{m}_{threshold}"] for m in ("any", "all"))
+        print(f"  min_similarity {threshold}: any precision {any_p:.3f} recall {any_r:.3f};"
+              f"  all precision {all_p:.3f} recall {all_r:.3f}")
     return figures
 
 
@@ -280,6 +308,12 @@ def main() -> None:
             / results["literal_anywhere"]["ms_per_article"], 2),
     }
     figures["focus_sweep_precision_recall"] = swept
+    if vectors is not None:
+        print("like: at other min_similarity values (one value for all topics):")
+        swept_like = like_sweep(topics, documents, articles, truth, vectors)
+        figures["like_all_precision"], figures["like_all_recall"] = swept_like[
+            f"like_all_{MIN_SIMILARITY}"]
+        figures["like_sweep_precision_recall"] = swept_like
     if args.reuters:
         figures.update(reuters(args.reuters))
     figures["targets_met"] = targets(results, figures)
