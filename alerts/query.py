@@ -922,10 +922,10 @@ class Focus:
     body together). Once two terms lead, the story is set: up to `once` further terms may
     then be mentioned fewer times, once anywhere ("South Korea" and "Ukraine" in the
     headline, "arms" further down). The figures follow the news databases' "headline and
-    lead paragraph" and "at least n mentions" conventions (a lead is one or two
-    sentences)."""
+    lead paragraphs" and "at least n mentions" conventions (the lead: about the first two
+    paragraphs of a news story)."""
 
-    lead_words: int = 50
+    lead_words: int = 80
     mentions: int = 4
     once: int = 1
 
