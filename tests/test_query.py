@@ -461,3 +461,50 @@ def test_focus_figures_are_the_query_s():
     once = Document("Korea and Ukraine", FILLER + "Arms.")
     assert parse("Korea Ukraine arms").match(once) is not None
     assert parse("Korea Ukraine arms", focus=Focus(once=0)).match(once) is None
+
+
+def _reference_focus(query: str, doc: Document, focus: Focus) -> bool:
+    """The focus rule written out plainly from each term's hits (for AND queries of
+    terms and NOTs): the definition the matcher's faster decision must agree with."""
+    from newswatch.alerts.query import And, Not, _evaluate
+
+    root = parse(query, focus=None).root
+    parts = root.children if isinstance(root, And) else (root,)
+    leading = weak = 0
+    for part in parts:
+        found = _evaluate(part, doc)
+        if found is None:
+            return False
+        if isinstance(part, Not):
+            continue
+        places = {(f, p) for _, f, p, _ in found}
+        if any(f == 0 or p < focus.lead_words for f, p in places):
+            leading += 1
+        elif len(places) < focus.mentions:
+            weak += 1
+    if len(parts) == 1:
+        return leading == 1
+    return leading >= 1 and (weak == 0 or (weak <= focus.once and leading >= 2))
+
+
+def test_focus_decision_agrees_with_its_definition():
+    """Seeded random articles and queries: the matcher's decision (from positions, with
+    early exits) equals the rule computed from every hit."""
+    import random
+
+    rng = random.Random(17)
+    words = ["korea", "ukraine", "arms", "seoul", "kyiv", "deal", "lorem", "ipsum"]
+    queries = ["korea arms", "korea ukraine arms", "korea (kyiv OR ukraine) arms",
+               '"korea arms" deal', "korea ukraine -deal", "arms", "(seoul OR korea) deal kyiv"]
+    focus = Focus(lead_words=12, mentions=3, once=1)
+    checked = 0
+    for _ in range(400):
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
+        body = " ".join(rng.choice(words + ["lorem"] * 8) for _ in range(rng.randint(0, 60)))
+        doc = Document(title, body)
+        for query in queries:
+            expected = _reference_focus(query, doc, focus)
+            assert (parse(query, focus=focus).match(doc) is not None) is expected, (
+                query, title, body)
+            checked += expected
+    assert checked > 50  # the articles exercise matches, not only misses
