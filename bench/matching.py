@@ -21,9 +21,10 @@ about got a second draw, not steered by any matcher (`topics.json` "second_draw"
 `draw_more.py`): 10 articles each whose title names one of the topic's countries.
 
 Measured, in one run, for each matcher: precision, recall and F1 over (topic, article)
-pairs, the time per article to match all topics through a `TopicIndex` (with snippets,
-as live matching does), and the time to decide the matches alone (`Query.score`, no
-snippets: the cost of the expansion itself, apart from the cost of having more matches).
+pairs; the CPU time per article (median of ROUNDS passes) to match all topics through a
+`TopicIndex` (with snippets, as live matching does), to decide the matches alone
+(`Query.score`: no snippets, but each match's hits and score), and, for literal and
+names_aliases, to tokenise each article and match it, as ingest does.
 Every matcher but the `_anywhere` ones uses the topics' default focus (the query's terms
 prominent in the article, alerts/query.py `Focus`):
   literal        the query as written (words ANDed, stemmed)
