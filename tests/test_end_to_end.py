@@ -61,7 +61,7 @@ def test_run_once_delivers_exactly_the_expected_alerts(newswatch, news_site, smt
     assert first.returncode == 0, first.stderr
 
     expected = expected_alerts()
-    assert sum(expected.values()) >= 6
+    assert sum(expected.values()) >= 7
     assert hook_alerts(webhook_server) == expected
     assert len(webhook_server.posts) == len(expected)
 

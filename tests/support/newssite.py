@@ -20,8 +20,7 @@ codes, Retry-After, slow responses, redirects) and read what clients did through
 
 The manifest is the ground truth the end-to-end tests assert: for each article its slug,
 path, title, published time and the topics (names in `TOPIC_QUERIES`) whose query matches
-the article's title and body (under the topics' default focus, alerts/query.py `Focus`;
-`in_passing`: topics whose words the article has, named in passing only). The page boilerplate ("Related stories", "Most read")
+the article's title and body. The page boilerplate ("Related stories", "Most read")
 deliberately carries headlines that match the topics (all three on eleven pages, two on
 the twelfth), so a matcher that reads boilerplate fails visibly.
 
