@@ -15,17 +15,18 @@ The language is Google-Alerts-like by default and Lucene-like when needed (see D
                                     either order, within the title or within the body;
                                     each side a word, a phrase or a (group OR of them)
 
-A topic alerts on what an article is about, not on every article that mentions its words
-somewhere (a long op-ed names a dozen countries in passing). So by default (`ABOUT`, see
-`Focus`) a match also needs the query's terms prominent in the article: one term at least
+A topic may alert only on what an article is about, not on every article that mentions
+its words somewhere (a long op-ed names a dozen countries in passing). With `ABOUT` (see
+`Focus`; a topic's `focus: about`) a match also needs the query's terms prominent in the article: one term at least
 in the title or the lead (the body's first `Focus.lead_words` words), each other term
 there too or mentioned at least `Focus.mentions` times, except that once two terms are in
 the title or lead, one more may be mentioned just once. A term here is one part of the
 query's AND: a word, a phrase, a NEAR, an OR of such (a name's or an alias's forms count
 together: "Seoul" once and "South Korea" three times are four mentions of South Korea);
 an OR of ANDs applies the rule to each alternative. NOT and source: are unchanged (a
-negated word excludes the article wherever it stands). With `focus=None` (a topic's
-`focus: anywhere`) the words may stand anywhere, once.
+negated word excludes the article wherever it stands). By default (`focus=None`, a
+topic's `focus: anywhere`, as DESIGN.md's "Topic queries" has it) the words may stand
+anywhere in the title and body, once.
 
 Words are compared after the same normalisation on both sides (see `tokenize`): NFKD
 with combining marks dropped, case-folded, possessive 's dropped, Snowball English stem.
@@ -1209,7 +1210,7 @@ class Query:
 
     source: str
     root: Node = field(repr=False)
-    focus: Focus | None = ABOUT
+    focus: Focus | None = None
     # Stems every match contains: a subset test against Document.stems rules most
     # articles out before positions are looked at.
     required: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -1265,11 +1266,11 @@ class Query:
                                    if not negated))
 
 
-def parse(query: str, focus: Focus | None = ABOUT) -> Query:
+def parse(query: str, focus: Focus | None = None) -> Query:
     """Parse a topic query; raises QueryError (with a caret under the problem) if invalid.
 
-    `focus`: see `Focus` (the default, `ABOUT`: the article is about the terms); None:
-    the words may stand anywhere in the article."""
+    `focus`: None (the default): the words may stand anywhere in the article; see `Focus`
+    (`ABOUT`: the article is about the terms)."""
     try:
         root = _Parser(query).parse()
     except RecursionError:  # the lexer's, on thousands of nested prefixes ("-----a")

@@ -25,17 +25,17 @@ pairs; the CPU time per article (median of ROUNDS passes) to match all topics th
 `TopicIndex` (with snippets, as live matching does), to decide the matches alone
 (`Query.score`: no snippets, but each match's hits and score), and, for literal and
 names_aliases, to tokenise each article and match it, as ingest does.
-Every matcher but the `_anywhere` ones uses the topics' default focus (the query's terms
-prominent in the article, alerts/query.py `Focus`):
+Every matcher but the `_anywhere` ones uses `focus: about` (the query's terms prominent
+in the article, alerts/query.py `Focus`); the `_anywhere` ones the topics' default:
   literal        the query as written (words ANDed, stemmed)
   names          names have their forms (alerts/names.py)
-  names_aliases  names' forms and the topics' aliases (the configured default)
+  names_aliases  names' forms and the topics' aliases (expand and aliases: the defaults)
   like_any       names_aliases OR the topic's `like:` text at MIN_SIMILARITY (needs the
                  `semantic` extra; its time includes the article's vector)
   like_all       names_aliases AND the `like:` text (precision and recall only, from the
                  sweep below: its time is like_any's)
-  literal_anywhere, names_aliases_anywhere   the same with `focus: anywhere` (words
-                 anywhere in the article, once)
+  literal_anywhere, names_aliases_anywhere   the same with `focus: anywhere`, the
+                 default (words anywhere in the article, once)
 Then names_aliases under other `Focus` figures (lead words x mentions), and like: at
 other min_similarity values (from the article vectors alone), to show how the defaults
 sit among their neighbours; precision and recall only.
@@ -294,7 +294,7 @@ def main() -> None:
         print(f"{name:22} precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
               f"f1 {r['f1']:.3f}  matched {r['matched']:4d}  {r['ms_per_article']:.3f} ms/article"
               + (f"  (deciding alone {decide:.3f})" if decide is not None else ""))
-    print("names_aliases under other focus figures (the default: lead "
+    print("names_aliases under other focus figures (focus: about is lead "
           f"{ABOUT.lead_words} words, {ABOUT.mentions} mentions):")
     swept = sweep(topics, documents, articles, truth)
     figures = {

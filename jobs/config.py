@@ -243,8 +243,9 @@ class TopicModel(_Model):
     query: str  # parsed in _build, where an error can name the topic
     aliases: AliasMap = Field(default_factory=dict)  # added to the top level's
     expand: bool = True  # names have their forms; false: the query's names are literal
-    # about: the query's terms must be prominent (alerts/query.py Focus); anywhere: once.
-    focus: Literal["about", "anywhere"] = "about"
+    # anywhere: the words anywhere, once; about: the query's terms must be prominent
+    # (alerts/query.py Focus).
+    focus: Literal["about", "anywhere"] = "anywhere"
     like: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     min_similarity: float = Field(default=0.5, ge=-1, le=1)
     match: Literal["any", "all"] = "any"  # query OR like, or query AND like

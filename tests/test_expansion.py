@@ -12,8 +12,8 @@ from newswatch.jobs.config import ConfigError, load_config
 ARMS = {"arms": ["weapons", "munitions", "artillery shells", "howitzers"]}
 
 
-def matches(query: str, title: str, text: str = "", aliases=None, names=True) -> bool:
-    return expand(parse(query), aliases, names).match(Document(title, text)) is not None
+def matches(query: str, title: str, text: str = "", aliases=None, names=True, focus=None) -> bool:
+    return expand(parse(query, focus), aliases, names).match(Document(title, text)) is not None
 
 
 # (query, title, body, matches) with names' forms on and no aliases.
@@ -87,14 +87,14 @@ def test_an_alias_key_that_names_a_country_adds_to_its_forms():
 
 
 def test_a_name_s_forms_count_together_as_mentions():
-    """Under the default focus, a term past the lead needs ABOUT.mentions mentions: the
+    """Under `focus: about`, a term past the lead needs ABOUT.mentions mentions: the
     forms of one name add up."""
     filler = " ".join(["lorem"] * ABOUT.lead_words) + ". "
     mentions = ["Seoul", "South Korea", "South Korean", "Seoul"]
     body = filler + " and ".join(mentions[:ABOUT.mentions]) + "."
-    assert matches("South Korea Ukraine", "Ukraine talks", body)
+    assert matches("South Korea Ukraine", "Ukraine talks", body, focus=ABOUT)
     fewer = filler + " and ".join(mentions[:ABOUT.mentions - 1]) + "."
-    assert not matches("South Korea Ukraine", "Ukraine talks", fewer)
+    assert not matches("South Korea Ukraine", "Ukraine talks", fewer, focus=ABOUT)
 
 
 def test_snippets_mark_the_form_that_stood_in():
@@ -143,10 +143,10 @@ topics:
   - name: korea-arms
     query: South Korea Ukraine arms
     aliases: {arms: ["artillery shells"]}
+    focus: about
   - name: literal
     query: South Korea Ukraine arms
     expand: false
-    focus: anywhere
 """))
     merged, literal = config.topics
     assert merged.query.focus == ABOUT and literal.query.focus is None

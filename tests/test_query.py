@@ -418,7 +418,7 @@ def test_seed_article():
 # the lead (the body's first ABOUT.lead_words words).
 FILLER = " ".join(["lorem"] * ABOUT.lead_words) + ". "
 
-# (id, query, title, body, matches under the default focus)
+# (id, query, title, body, matches under `focus: about`)
 FOCUS_CASES = [
     ("in-title", "Korea arms", "Korea weighs arms", FILLER, True),
     ("in-lead", "Korea arms", "", "Korea weighs arms. " + FILLER, True),
@@ -446,9 +446,9 @@ FOCUS_CASES = [
 @pytest.mark.parametrize("query,title,text,expected",
                          [c[1:] for c in FOCUS_CASES], ids=[c[0] for c in FOCUS_CASES])
 def test_focus_needs_the_terms_prominent(query, title, text, expected):
-    assert (parse(query).match(Document(title, text)) is not None) is expected
-    # Anywhere (a topic's `focus: anywhere`), every case matches but the negated one.
-    anywhere = parse(query, focus=None).match(Document(title, text)) is not None
+    assert (parse(query, ABOUT).match(Document(title, text)) is not None) is expected
+    # Anywhere (the default, `focus: anywhere`), every case matches but the negated one.
+    anywhere = parse(query).match(Document(title, text)) is not None
     assert anywhere is (query != "Korea -sports")
 
 
