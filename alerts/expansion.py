@@ -50,7 +50,7 @@ def expand(query: Query, aliases: Aliases | None = None, names: bool = True) -> 
     longest = max([country_names.longest_trigger() if names else 0,
                    *(len(k) for k in table)])
     root = _Rewriter(table, names, longest).node(query.root)
-    return query if root == query.root else Query(query.source, root)
+    return query if root == query.root else replace(query, root=root)
 
 
 def added(query: Query) -> tuple[Added, ...]:

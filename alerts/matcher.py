@@ -100,6 +100,7 @@ class TopicIndex(Sequence[Topic]):
             for stem in topic.query.anchors:
                 by_stem[stem].append(i)
         self._by_stem = dict(by_stem)
+        self._anchors = frozenset(by_stem)
         # Topics that may match by meaning alone: candidates whenever a vector is known.
         self._by_meaning = frozenset(i for i, t in enumerate(self.topics)
                                      if t.meaning is not None and not t.meaning.require)
@@ -123,10 +124,9 @@ class TopicIndex(Sequence[Topic]):
         config order; with `by_meaning`, also those that may match by meaning alone."""
         found: set[int] = set(self._by_meaning) if by_meaning else set()
         by_stem = self._by_stem
-        for stem in document.stems:
-            ids = by_stem.get(stem)
-            if ids:
-                found.update(ids)
+        # The intersection walks the smaller of the two sets, in C.
+        for stem in document.stems & self._anchors:
+            found.update(by_stem[stem])
         return [self.topics[i] for i in sorted(found)]
 
 

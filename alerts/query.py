@@ -15,6 +15,19 @@ The language is Google-Alerts-like by default and Lucene-like when needed (see D
                                     either order, within the title or within the body;
                                     each side a word, a phrase or a (group OR of them)
 
+A topic may alert only on what an article is about, not on every article that mentions
+its words somewhere (a long op-ed names a dozen countries in passing). With `ABOUT` (see
+`Focus`; a topic's `focus: about`) a match also needs the query's terms prominent in the article: one term at least
+in the title or the lead (the body's first `Focus.lead_words` words), each other term
+there too or mentioned at least `Focus.mentions` times, except that once two terms are in
+the title or lead, one more may be mentioned just once. A term here is one part of the
+query's AND: a word, a phrase, a NEAR, an OR of such (a name's or an alias's forms count
+together: "Seoul" once and "South Korea" three times are four mentions of South Korea);
+an OR of ANDs applies the rule to each alternative. NOT and source: are unchanged (a
+negated word excludes the article wherever it stands). By default (`focus=None`, a
+topic's `focus: anywhere`, as DESIGN.md's "Topic queries" has it) the words may stand
+anywhere in the title and body, once.
+
 Words are compared after the same normalisation on both sides (see `tokenize`): NFKD
 with combining marks dropped, case-folded, possessive 's dropped, Snowball English stem.
 Decisions worth knowing:
@@ -36,7 +49,8 @@ Decisions worth knowing:
   c within 3 words of where a and b met).
 
 The module reads top to bottom: tokenizer, query lexer, parser (into an AST of
-Term/Phrase/Near/And/Or/Not/Source), documents, evaluation, scoring, snippets, and the public `Query`.
+Term/Phrase/Near/And/Or/Not/Source), documents, evaluation, focus, scoring, snippets, and the
+public `Query`.
 """
 from __future__ import annotations
 
@@ -560,6 +574,20 @@ def _required_any(node: Node) -> list[frozenset[str]]:
     return []
 
 
+def _leading(node: Node) -> frozenset[str]:
+    """The first stems of the positive words and phrases (a capital's context left out):
+    a term that leads has one of them in the title or the lead."""
+    if isinstance(node, Term):
+        return frozenset((node.stem,))
+    if isinstance(node, Phrase):
+        return frozenset(node.stems[:1])
+    if isinstance(node, Beside):
+        return _leading(node.children[0])
+    if isinstance(node, (And, Or, Near)):
+        return frozenset().union(*map(_leading, node.children))
+    return frozenset()  # NOT, source:
+
+
 def _required(node: Node) -> frozenset[str]:
     """Stems every matching article must contain: the cheap pre-filter for match()."""
     if isinstance(node, Term):
@@ -590,8 +618,17 @@ def _anchors(node: Node) -> frozenset[str] | None:
     if isinstance(node, Phrase):
         return frozenset((min(node.stems, key=_commonness),))
     if isinstance(node, Or):
-        sets = [_anchors(c) for c in node.children]
-        return None if any(s is None for s in sets) else frozenset().union(*sets)
+        sets = [_anchors(c) for c in node.children if not isinstance(c, Phrase)]
+        if any(s is None for s in sets):
+            return None
+        found = set().union(*sets)
+        # A phrase with a word already among them needs no anchor of its own: "Republic
+        # of Yemen" beside "Yemen", "coup attempt" beside "coup".
+        for phrase in sorted((c for c in node.children if isinstance(c, Phrase)),
+                             key=lambda c: len(c.stems)):
+            if found.isdisjoint(phrase.stems):
+                found.add(min(phrase.stems, key=_commonness))
+        return frozenset(found)
     if isinstance(node, (And, Near)):
         sets = [s for s in map(_anchors, node.children) if s is not None]
         return min(sets, key=lambda s: sum(map(_commonness, s)), default=None)
@@ -690,7 +727,7 @@ class Document:
     their positions (for phrases) and character spans (for snippets).
     """
 
-    __slots__ = ("title", "text", "source", "fields", "stems")
+    __slots__ = ("title", "text", "source", "fields", "stems", "_leading")
 
     def __init__(self, title: str, text: str, source: str | None = None):
         self.title = title or ""
@@ -699,6 +736,16 @@ class Document:
         self.fields = (_Field(self.title), _Field(self.text))
         # Every stem anywhere: Query.match's first, set-membership-only check.
         self.stems = frozenset(self.fields[_TITLE].index) | frozenset(self.fields[_BODY].index)
+        self._leading: dict[int, frozenset[str]] = {}
+
+    def leading_stems(self, words: int) -> frozenset[str]:
+        """The stems of the title and of the body's first `words` words (see `Focus`),
+        computed once per length."""
+        found = self._leading.get(words)
+        if found is None:
+            found = self._leading[words] = frozenset(
+                s for s in (*self.fields[_TITLE].stems, *self.fields[_BODY].stems[:words]) if s)
+        return found
 
     @classmethod
     def from_stems(cls, title: list[str | None], body: list[str | None],
@@ -713,6 +760,7 @@ class Document:
         doc.source = (source or "").casefold()
         doc.fields = (_Field("", title, vocabulary), _Field("", body, vocabulary))
         doc.stems = frozenset(doc.fields[_TITLE].index) | frozenset(doc.fields[_BODY].index)
+        doc._leading = {}
         return doc
 
     def __repr__(self) -> str:
@@ -864,6 +912,150 @@ def _near_hits(node: Near, doc: Document) -> list[_Hit] | None:
     return list(near) or None
 
 
+# --------------------------------------------------------------------------- focus
+
+@dataclass(frozen=True)
+class Focus:
+    """When a matching article is about the query's terms (see the module docstring).
+
+    One term at least *leads*: it is in the title or in the body's first `lead_words`
+    words. Each other term leads too, or is mentioned at least `mentions` times (title and
+    body together). Once two terms lead, the story is set: up to `once` further terms may
+    then be mentioned fewer times, once anywhere ("South Korea" and "Ukraine" in the
+    headline, "arms" further down). The figures follow the news databases' "headline and
+    lead paragraphs" and "at least n mentions" conventions (the lead: about the first two
+    paragraphs of a news story)."""
+
+    lead_words: int = 80
+    mentions: int = 4
+    once: int = 1
+
+
+ABOUT = Focus()
+
+# How prominent a term is (see `_prominence`).
+_LEADS, _OFTEN, _WEAK = 2, 1, 0
+
+
+def _term_like(node: Node) -> bool:
+    """Whether `node` is one term for `Focus`: a word, a phrase, a NEAR, or an OR of
+    such (a group of a name's or an alias's forms)."""
+    if isinstance(node, (Term, Phrase, Near, Group)):  # a group's forms are such terms
+        return True
+    return isinstance(node, Or) and all(_term_like(c) for c in node.children)
+
+
+def _focused(node: Node, doc: Document, focus: Focus) -> int | None:
+    """Whether `node` matches `doc` under `focus`: _LEADS, _OFTEN (prominent but not in
+    the title or lead) or None; a lone term never needs more than its own prominence,
+    an AND holds only if one of its parts leads. Decides without gathering hits (see
+    `_focused_hits`), so the many candidates that miss are ruled out cheaply."""
+    if _term_like(node):
+        state = _prominence(node, doc, focus)
+        return None if state == _WEAK else state
+    if isinstance(node, And):
+        leading = weak = 0
+        for child in node.children:
+            if isinstance(child, (Not, Source)):
+                if _evaluate(child, doc) is None:
+                    return None
+                continue
+            state = _focused_part(child, doc, focus)
+            if state is None:
+                return None
+            leading += state == _LEADS
+            weak += state == _WEAK
+        if not leading or (weak and (weak > focus.once or leading < 2)):
+            return None
+        return _LEADS
+    if isinstance(node, Or):
+        states = [s for s in (_focused(c, doc, focus) for c in node.children) if s is not None]
+        return max(states, default=None)
+    return None if _evaluate(node, doc) is None else _OFTEN  # NOT, source: refused alone
+
+
+def _focused_part(node: Node, doc: Document, focus: Focus) -> int | None:
+    """A part of an AND under `focus`: a term's prominence (_WEAK too: the AND decides),
+    a nested AND's or OR's `_focused`."""
+    if _term_like(node):
+        return _prominence(node, doc, focus)
+    return _focused(node, doc, focus)
+
+
+def _focused_hits(node: Node, doc: Document, focus: Focus) -> list[_Hit]:
+    """The hits of a node that `_focused` accepts: those of every part of an AND, of each
+    OR alternative that holds on its own."""
+    if _term_like(node):
+        return _evaluate(node, doc) or []
+    if isinstance(node, And):
+        return [h for c in node.children if not isinstance(c, (Not, Source))
+                for h in _focused_hits(c, doc, focus)]
+    if isinstance(node, Or):
+        return [h for c in node.children if _focused(c, doc, focus) is not None
+                for h in _focused_hits(c, doc, focus)]
+    return []
+
+
+def _prominence(node: Node, doc: Document, focus: Focus) -> int | None:
+    """For a term (`_term_like`): _LEADS, _OFTEN, _WEAK (mentioned, but fewer times) or
+    None if it is absent. Decided from the document's positions, looking no further than
+    it needs: the lead first, then mentions until there are enough."""
+    stems = doc.stems
+    body = doc.fields[_BODY]
+    lead = focus.lead_words
+    leading = doc.leading_stems(lead)
+    present: list = []
+    for child in (node.children if isinstance(node, Or) else (node,)):
+        if isinstance(child, (Term, Phrase)):
+            first = child.stem if isinstance(child, Term) else child.stems[0]
+            if first not in stems:
+                continue
+            if first in leading:  # it may lead: look
+                if next(_positions(child, doc, _TITLE), None) is not None:
+                    return _LEADS
+                if not child.in_title:
+                    for p in _positions(child, doc, _BODY):
+                        if p < lead:
+                            return _LEADS
+                        break  # in order: the rest lie further on
+            if child.in_title:
+                continue
+            if isinstance(child, Term) and not child.not_within:  # every position counts
+                present.append(body.index.get(first, ()))
+            else:
+                present.append(_positions(child, doc, _BODY))
+        else:  # NEAR, a capital beside a country
+            hits = _evaluate(child, doc) or []
+            if any(f == _TITLE or p < lead for _, f, p, _ in hits):
+                return _LEADS
+            present.append([p for _, _, p, _ in hits])
+    if not present:
+        return None
+    seen: set[int] = set()  # body positions past the lead, each counted once
+    for positions in present:
+        for p in positions:
+            seen.add(p)
+            if len(seen) >= focus.mentions:
+                return _OFTEN
+    return _WEAK if seen else None
+
+
+def _positions(leaf: Leaf, doc: Document, f: int) -> Iterator[int]:
+    """The positions in field `f` where `leaf` occurs (as `_leaf_hits` finds them), in
+    order, found one at a time."""
+    stems = doc.fields[f].stems
+    if isinstance(leaf, Term):
+        first, size = leaf.stem, 1
+    else:
+        first, size = leaf.stems[0], len(leaf.stems)
+    for p in doc.fields[f].index.get(first, ()):
+        if size > 1 and tuple(stems[p:p + size]) != leaf.stems:
+            continue
+        if leaf.not_within and _inside((leaf, f, p, size), leaf.not_within, doc):
+            continue
+        yield p
+
+
 # --------------------------------------------------------------------------- scoring
 
 def _weight(leaf: Leaf) -> float:
@@ -876,12 +1068,24 @@ def _score(hits: list[_Hit]) -> float:
     """Sum over matched terms of weight * (1 + ln(weighted hits)); a title hit counts 3.
 
     Logarithmic in the hit count so that one word repeated twenty times does not outweigh
-    all the others. Deterministic: depends only on the hits, in a fixed order.
+    all the others. Deterministic: depends only on the hits, in a fixed order. Equal
+    leaves (a word written twice in the query) are one term.
     """
-    counts: dict[Leaf, float] = {}
-    for leaf, f, _, _ in dict.fromkeys(hits):
-        counts[leaf] = counts.get(leaf, 0.0) + (_TITLE_WEIGHT if f == _TITLE else 1.0)
-    return round(sum(_weight(leaf) * (1 + math.log(n)) for leaf, n in counts.items()), 6)
+    # Leaves are hashed once per object, not once per hit (a dataclass hashes all its
+    # fields each time, and a name's forms have many hits).
+    term_of: dict[int, Leaf] = {}
+    first: dict[Leaf, Leaf] = {}
+    places: dict[int, set[tuple[int, int, int]]] = {}
+    for leaf, f, p, size in hits:
+        term = term_of.get(id(leaf))
+        if term is None:
+            term = term_of[id(leaf)] = first.setdefault(leaf, leaf)
+        places.setdefault(id(term), set()).add((f, p, size))
+    total = 0.0
+    for term in first.values():
+        n = sum(_TITLE_WEIGHT if f == _TITLE else 1.0 for f, _, _ in places[id(term)])
+        total += _weight(term) * (1 + math.log(n))
+    return round(total, 6)
 
 
 # --------------------------------------------------------------------------- snippets
@@ -999,10 +1203,14 @@ def _snippets(hits: list[_Hit], doc: Document) -> tuple[Snippet, ...]:
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed topic query; build it with `parse`, then `match` it against Documents."""
+    """A parsed topic query; build it with `parse`, then `match` it against Documents.
+
+    `focus`: how prominent its terms must be in a matching article (see `Focus`); None:
+    anywhere, once."""
 
     source: str
     root: Node = field(repr=False)
+    focus: Focus | None = None
     # Stems every match contains: a subset test against Document.stems rules most
     # articles out before positions are looked at.
     required: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -1013,12 +1221,15 @@ class Query:
     vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
     # Sets of stems that each meet every match (see _required_any), beyond `required`.
     required_any: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
+    # Stems of which a match under `focus` has one in its title or lead (see _leading).
+    leading: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required", _required(self.root))
         object.__setattr__(self, "anchors", _anchors(self.root) or frozenset())
         object.__setattr__(self, "required_any", tuple(
             s for s in dict.fromkeys(_required_any(self.root)) if len(s) > 1))
+        object.__setattr__(self, "leading", _leading(self.root))
         object.__setattr__(self, "vocabulary", frozenset(
             s for leaf, _ in _leaves(self.root)
             for s in ((leaf.stem,) if isinstance(leaf, Term) else leaf.stems)))
@@ -1039,7 +1250,15 @@ class Query:
         for stems in self.required_any:
             if stems.isdisjoint(doc.stems):
                 return None
-        return _evaluate(self.root, doc)
+        if self.focus is None:
+            return _evaluate(self.root, doc)
+        # A term leads in every match: one of them in the title or the lead.
+        if self.leading.isdisjoint(doc.leading_stems(self.focus.lead_words)):
+            return None
+        # Most candidates miss: decide first, gather the hits of the few that match.
+        if _focused(self.root, doc, self.focus) != _LEADS:
+            return None
+        return _focused_hits(self.root, doc, self.focus)
 
     def terms(self) -> tuple[Leaf, ...]:
         """The positive (not negated) Terms and Phrases, in query order, without repeats."""
@@ -1047,12 +1266,15 @@ class Query:
                                    if not negated))
 
 
-def parse(query: str) -> Query:
-    """Parse a topic query; raises QueryError (with a caret under the problem) if invalid."""
+def parse(query: str, focus: Focus | None = None) -> Query:
+    """Parse a topic query; raises QueryError (with a caret under the problem) if invalid.
+
+    `focus`: None (the default): the words may stand anywhere in the article; see `Focus`
+    (`ABOUT`: the article is about the terms)."""
     try:
         root = _Parser(query).parse()
     except RecursionError:  # the lexer's, on thousands of nested prefixes ("-----a")
         raise QueryError(f"the query is nested too deeply (more than {_Parser.MAX_DEPTH} levels)",
                          query, 0) from None
     _check_positive(root, query)
-    return Query(query, root)
+    return Query(query, root, focus)

@@ -312,8 +312,8 @@ def cmd_match(args) -> int:
             subject = topic or Topic(query.source, query)  # a bare query: no filters
             hits = search_topic(session, subject, since, args.source)
             if args.explain:
-                literal = {h.article_id for h in search(session, parse(query.source), since,
-                                                        args.source)}
+                literal = {h.article_id for h in search(
+                    session, parse(query.source, query.focus), since, args.source)}
                 hits = [h for h in hits if h.article_id not in literal]
             shown = [
                 {"url": a.url, "title": a.title, "source": a.source,

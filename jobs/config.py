@@ -48,7 +48,7 @@ from sqlalchemy.exc import ArgumentError
 from newswatch.alerts.durations import INTERVAL, parse_duration
 from newswatch.alerts.expansion import expand
 from newswatch.alerts.matcher import DEFAULT_UPDATE_EVERY, Topic, UpdateMode
-from newswatch.alerts.query import QueryError, parse, tokenize
+from newswatch.alerts.query import ABOUT, QueryError, parse, tokenize
 from newswatch.alerts.render import TemplateError, Templates
 from newswatch.alerts.rules import QuietHours, RetryPolicy
 from newswatch.alerts.semantic import Meaning, SemanticUnavailable
@@ -243,6 +243,9 @@ class TopicModel(_Model):
     query: str  # parsed in _build, where an error can name the topic
     aliases: AliasMap = Field(default_factory=dict)  # added to the top level's
     expand: bool = True  # names have their forms; false: the query's names are literal
+    # anywhere: the words anywhere, once; about: the query's terms must be prominent
+    # (alerts/query.py Focus).
+    focus: Literal["about", "anywhere"] = "anywhere"
     like: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     min_similarity: float = Field(default=0.5, ge=-1, le=1)
     match: Literal["any", "all"] = "any"  # query OR like, or query AND like
@@ -500,7 +503,8 @@ def _build(file: Path, model: ConfigModel, build_channels: bool) -> Config:
             if source not in source_names:
                 problems.append((f"topics[{i}].sources[{j}]", f"unknown source {source!r}"))
         try:
-            query = expand(parse(topic.query), merge_aliases(model.aliases, topic.aliases),
+            query = expand(parse(topic.query, ABOUT if topic.focus == "about" else None),
+                           merge_aliases(model.aliases, topic.aliases),
                            names=topic.expand)
         except QueryError as exc:
             problems.append((f"topics[{i}].query",

@@ -6,14 +6,14 @@ import pytest
 
 from newswatch.alerts.expansion import added, expand
 from newswatch.alerts.matcher import Topic, TopicIndex, match_topics
-from newswatch.alerts.query import Document, parse
+from newswatch.alerts.query import ABOUT, Document, parse
 from newswatch.jobs.config import ConfigError, load_config
 
 ARMS = {"arms": ["weapons", "munitions", "artillery shells", "howitzers"]}
 
 
-def matches(query: str, title: str, text: str = "", aliases=None, names=True) -> bool:
-    return expand(parse(query), aliases, names).match(Document(title, text)) is not None
+def matches(query: str, title: str, text: str = "", aliases=None, names=True, focus=None) -> bool:
+    return expand(parse(query, focus), aliases, names).match(Document(title, text)) is not None
 
 
 # (query, title, body, matches) with names' forms on and no aliases.
@@ -86,6 +86,17 @@ def test_an_alias_key_that_names_a_country_adds_to_its_forms():
     assert query.match(Document("Kyiv speaks", "")) is not None
 
 
+def test_a_name_s_forms_count_together_as_mentions():
+    """Under `focus: about`, a term past the lead needs ABOUT.mentions mentions: the
+    forms of one name add up."""
+    filler = " ".join(["lorem"] * ABOUT.lead_words) + ". "
+    mentions = ["Seoul", "South Korea", "South Korean", "Seoul"]
+    body = filler + " and ".join(mentions[:ABOUT.mentions]) + "."
+    assert matches("South Korea Ukraine", "Ukraine talks", body, focus=ABOUT)
+    fewer = filler + " and ".join(mentions[:ABOUT.mentions - 1]) + "."
+    assert not matches("South Korea Ukraine", "Ukraine talks", fewer, focus=ABOUT)
+
+
 def test_snippets_mark_the_form_that_stood_in():
     query = expand(parse("South Korea Ukraine arms"), ARMS)
     found = query.match(Document("Seoul approves artillery shells for Kyiv", ""))
@@ -132,11 +143,13 @@ topics:
   - name: korea-arms
     query: South Korea Ukraine arms
     aliases: {arms: ["artillery shells"]}
+    focus: about
   - name: literal
     query: South Korea Ukraine arms
     expand: false
 """))
     merged, literal = config.topics
+    assert merged.query.focus == ABOUT and literal.query.focus is None
     assert {g.label: g.forms for g in added(merged.query)}["arms"] == (
         "weapons", "artillery shells")
     assert [g.label for g in added(literal.query)] == ["arms"]  # aliases, not names

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from newswatch.alerts.query import (
-    Document, Phrase, QueryError, QueryMatch, Snippet, Term, parse, tokenize,
+    ABOUT, Document, Focus, Phrase, QueryError, QueryMatch, Snippet, Term, parse, tokenize,
 )
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_5867867d4832e80a.txt"
@@ -229,7 +229,8 @@ def test_sidebar_only_term_never_matches_the_extracted_article():
 
     seed = SEED.parent / "004_9b88c3d1e34566fc.txt"
     raw = seed.read_text(encoding="utf-8")
-    assert parse("Komodo dragon").match(Document("", raw)) is not None, "the page has it"
+    anywhere = parse("Komodo dragon", focus=None)
+    assert anywhere.match(Document("", raw)) is not None, "the page has it"
     article = extract(seed.read_bytes(), seed.resolve().as_uri(), None)
     assert parse("Komodo dragon").match(Document(article.title, article.text)) is None
     assert parse("South Korea Ukraine arms").match(
@@ -346,7 +347,8 @@ def test_or_marks_every_matching_alternative():
 def test_long_sentence_is_windowed_on_whole_words():
     filler = " ".join(["lorem ipsum dolor"] * 40)
     text = f"{filler} South Korea weighs arms for Ukraine {filler}."
-    match = parse("South Korea Ukraine arms").match(Document("", text))
+    # Past the lead and said once: words anywhere (the default focus would refuse it).
+    match = parse("South Korea Ukraine arms", focus=None).match(Document("", text))
     snippet = match.snippets[0]
     _check_snippet_invariants(match, "", text)
     assert snippet.text.startswith("…") and snippet.text.endswith("…")
@@ -399,13 +401,110 @@ def test_one_document_many_queries():
 
 
 def test_seed_article():
+    """The whole page, boilerplate first, as text: the query's words anywhere in it."""
     text = SEED.read_text(encoding="utf-8")
-    match = parse("South Korea Ukraine arms").match(Document("", text))
+    match = parse("South Korea Ukraine arms", focus=None).match(Document("", text))
     assert match is not None
     _check_snippet_invariants(match, "", text)
     marked = [w.lower() for w in _mark_texts(match)]
     assert "arms" in marked
     assert any("arms" in [s.text[a:b] for a, b in s.marks] for s in match.snippets)
     # The seed says "U.S." many times and never the pronoun "us".
-    assert parse("U.S. Ukraine").match(Document("", text)) is not None
-    assert parse("us").match(Document("", text)) is None
+    assert parse("U.S. Ukraine", focus=None).match(Document("", text)) is not None
+    assert parse("us", focus=None).match(Document("", text)) is None
+
+
+# Focus: a topic alerts on what an article is about. FILLER puts what follows it past
+# the lead (the body's first ABOUT.lead_words words).
+FILLER = " ".join(["lorem"] * ABOUT.lead_words) + ". "
+
+# (id, query, title, body, matches under `focus: about`)
+FOCUS_CASES = [
+    ("in-title", "Korea arms", "Korea weighs arms", FILLER, True),
+    ("in-lead", "Korea arms", "", "Korea weighs arms. " + FILLER, True),
+    ("once-past-lead", "Korea arms", "", FILLER + "Korea weighs arms.", False),
+    ("title-and-often", "Korea arms", "Korea news", FILLER + "arms " * ABOUT.mentions, True),
+    ("title-and-not-often-enough", "Korea arms", "Korea news",
+     FILLER + "arms " * (ABOUT.mentions - 1), False),
+    ("often-but-nothing-leads", "Korea arms", "", FILLER + "Korea arms " * 9, False),
+    ("two-lead-then-one-once", "Korea Ukraine arms", "Korea and Ukraine", FILLER + "Arms.",
+     True),
+    ("one-leads-then-one-once", "Korea arms", "Korea news", FILLER + "Arms.", False),
+    ("two-lead-then-two-once", "Korea Ukraine arms deal", "Korea and Ukraine",
+     FILLER + "An arms deal.", False),
+    ("or-alternatives-count-together", "Korea (Kyiv OR Kiev)", "Korea news",
+     FILLER + "Kyiv Kiev " * (ABOUT.mentions // 2), True),
+    ("not-applies-anywhere", "Korea -sports", "Korea news", FILLER + "sports", False),
+    ("or-of-ands-each-on-its-own", "(Korea arms) OR (Japan ships)", "Japan ships",
+     FILLER + "Korea arms", True),
+    ("or-of-ands-none-prominent", "(Korea arms) OR (Japan ships)", "news",
+     FILLER + "Korea arms Japan ships", False),
+    ("title-field", "title:Korea arms", "Korea news", "arms. " + FILLER, True),
+]
+
+
+@pytest.mark.parametrize("query,title,text,expected",
+                         [c[1:] for c in FOCUS_CASES], ids=[c[0] for c in FOCUS_CASES])
+def test_focus_needs_the_terms_prominent(query, title, text, expected):
+    assert (parse(query, ABOUT).match(Document(title, text)) is not None) is expected
+    # Anywhere (the default, `focus: anywhere`), every case matches but the negated one.
+    anywhere = parse(query).match(Document(title, text)) is not None
+    assert anywhere is (query != "Korea -sports")
+
+
+def test_focus_figures_are_the_query_s():
+    text = "Korea weighs arms. " + " ".join(["lorem"] * 20)
+    near_lead = Document("", " ".join(["lorem"] * 20) + " Korea weighs arms.")
+    assert parse("Korea arms").match(near_lead) is not None
+    assert parse("Korea arms", focus=Focus(lead_words=10, mentions=4)).match(near_lead) is None
+    assert parse("Korea arms", focus=Focus(lead_words=10)).match(Document("", text)) is not None
+    once = Document("Korea and Ukraine", FILLER + "Arms.")
+    assert parse("Korea Ukraine arms").match(once) is not None
+    assert parse("Korea Ukraine arms", focus=Focus(once=0)).match(once) is None
+
+
+def _reference_focus(query: str, doc: Document, focus: Focus) -> bool:
+    """The focus rule written out plainly from each term's hits (for AND queries of
+    terms and NOTs): the definition the matcher's faster decision must agree with."""
+    from newswatch.alerts.query import And, Not, _evaluate
+
+    root = parse(query, focus=None).root
+    parts = root.children if isinstance(root, And) else (root,)
+    leading = weak = 0
+    for part in parts:
+        found = _evaluate(part, doc)
+        if found is None:
+            return False
+        if isinstance(part, Not):
+            continue
+        places = {(f, p) for _, f, p, _ in found}
+        if any(f == 0 or p < focus.lead_words for f, p in places):
+            leading += 1
+        elif len(places) < focus.mentions:
+            weak += 1
+    if len(parts) == 1:
+        return leading == 1
+    return leading >= 1 and (weak == 0 or (weak <= focus.once and leading >= 2))
+
+
+def test_focus_decision_agrees_with_its_definition():
+    """Seeded random articles and queries: the matcher's decision (from positions, with
+    early exits) equals the rule computed from every hit."""
+    import random
+
+    rng = random.Random(17)
+    words = ["korea", "ukraine", "arms", "seoul", "kyiv", "deal", "lorem", "ipsum"]
+    queries = ["korea arms", "korea ukraine arms", "korea (kyiv OR ukraine) arms",
+               '"korea arms" deal', "korea ukraine -deal", "arms", "(seoul OR korea) deal kyiv"]
+    focus = Focus(lead_words=12, mentions=3, once=1)
+    checked = 0
+    for _ in range(400):
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
+        body = " ".join(rng.choice(words + ["lorem"] * 8) for _ in range(rng.randint(0, 60)))
+        doc = Document(title, body)
+        for query in queries:
+            expected = _reference_focus(query, doc, focus)
+            assert (parse(query, focus=focus).match(doc) is not None) is expected, (
+                query, title, body)
+            checked += expected
+    assert checked > 50  # the articles exercise matches, not only misses
