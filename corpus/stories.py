@@ -76,6 +76,10 @@ CANDIDATES = 20  # candidate articles whose vectors are read and scored
 # 1 - e^(-f * PRIOR_DOCUMENT_WORDS), counted over PRIOR_DOCUMENTS imagined documents.
 PRIOR_DOCUMENTS = 1000
 PRIOR_DOCUMENT_WORDS = 500
+# wordfreq's "small" list: the words of frequency 1e-6 and up, a tenth of the memory of
+# its "large" one; a rarer word's prior is under half a document of PRIOR_DOCUMENTS either
+# way (bench/stories.py gives the same figures with both).
+PRIOR_WORDLIST = "small"
 # The row of `term_counts` that counts documents (terms all start with "e:", "n:" or "w:").
 _DOCUMENTS = "#documents"
 
@@ -117,7 +121,7 @@ def _prior(word: str) -> float:
     """How likely a document of general English text is to hold `word`."""
     from wordfreq import word_frequency  # loaded where terms are weighed, not where this is imported
 
-    return 1.0 - math.exp(-word_frequency(word, "en") * PRIOR_DOCUMENT_WORDS)
+    return 1.0 - math.exp(-word_frequency(word, "en", wordlist=PRIOR_WORDLIST) * PRIOR_DOCUMENT_WORDS)
 
 
 def load_priors() -> None:
@@ -125,7 +129,7 @@ def load_priors() -> None:
     the first article loads them): a fork server does it once for all its children."""
     from wordfreq import word_frequency
 
-    word_frequency("the", "en")
+    word_frequency("the", "en", wordlist=PRIOR_WORDLIST)
 
 
 Terms = dict[str, tuple[float, float]]
