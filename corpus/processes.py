@@ -185,8 +185,7 @@ class ExtractionPool(Executor):
         self._topics = tuple(topics)
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
-        #: Done when the workers are up (a crawl waits for it before it starts); a new
-        #: one at each start.
+        #: Done when the workers are up; a new one at each start.
         self.started: Future = Future()
         self.start()
 
@@ -324,8 +323,7 @@ class IngestWriter:
         self.topics = tuple(corpus.topics)
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
-        #: Done when the ingest process is up, its store opened (a crawl waits for it
-        #: before it starts); a new one at each start.
+        #: Done when the ingest process is up, its store opened; a new one at each start.
         self.started: Future = Future()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
