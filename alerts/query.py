@@ -60,7 +60,6 @@ import threading
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Iterable, Iterator, NamedTuple, Union
 
 import Stemmer
@@ -141,7 +140,6 @@ def stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
-@lru_cache(maxsize=100_000)
 def _normalize(surface: str) -> str:
     """Case-, accent- and apostrophe-folded form of one token as found by _TOKEN_RE.
 
@@ -178,16 +176,48 @@ class Token(NamedTuple):
     end: int
 
 
+# Surface form (as _TOKEN_RE finds it) -> stem, or None when it normalises to "": an
+# article repeats most of its words and shares most with other articles, so each surface
+# is normalised and stemmed once, not once per occurrence. Replaced by an empty dict
+# (never cleared in place: a thread mid-lookup keeps the dict it holds) past the bound.
+_STEM_CACHE_SIZE = 100_000
+_stem_cache: dict[str, str | None] = {}
+
+
+def _scan(text: str) -> tuple[list[str], list[int], list[int]]:
+    """`tokenize` as parallel lists: stems, start offsets, end offsets.
+
+    Per token only C-level work (the regex, map, dict lookups): a Document's tokens are
+    many, and most of them are never looked at again."""
+    global _stem_cache
+    found = list(_TOKEN_RE.finditer(text))
+    surfaces = list(map(re.Match.group, found))
+    cache = _stem_cache
+    distinct = set(surfaces)
+    new = distinct.difference(cache)
+    if new:
+        if len(cache) + len(new) > _STEM_CACHE_SIZE:
+            cache = _stem_cache = {}
+            new = distinct
+        surfaces_new = list(new)
+        words = [_normalize(s) for s in surfaces_new]
+        for surface, word, stem in zip(surfaces_new, words, _stems(words)):
+            cache[surface] = stem if word else None
+    stems = list(map(cache.__getitem__, surfaces))
+    starts = list(map(re.Match.start, found))
+    ends = list(map(re.Match.end, found))
+    if None in stems:  # tokens of combining marks only are dropped
+        kept = [i for i, stem in enumerate(stems) if stem is not None]
+        stems, starts, ends = ([a[i] for i in kept] for a in (stems, starts, ends))
+    return stems, starts, ends
+
+
 def tokenize(text: str) -> list[Token]:
     """Split `text` into word tokens, normalised and stemmed exactly as queries are.
 
     `text[t.start:t.end]` is the surface form (e.g. "Korea’s", "U.S."), which snippets mark.
     """
-    found = [(_normalize(m.group()), *m.span()) for m in _TOKEN_RE.finditer(text)]
-    # Stem each distinct word once: far fewer calls than tokens in a long article.
-    distinct = list({w for w, _, _ in found})
-    stem_of = dict(zip(distinct, _stems(distinct)))
-    return [Token(stem_of[w], s, e) for w, s, e in found if w]
+    return list(map(Token, *_scan(text)))
 
 
 # --------------------------------------------------------------------------- query lexer
@@ -652,39 +682,55 @@ _NO_BREAK_WORDS = frozenset(
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 
 
+def _occurrences(stems: list[str], stem: str) -> list[int]:
+    """The positions of `stem` in `stems`: a scan in C per occurrence beats a Python loop."""
+    positions, pos = [], -1
+    try:
+        while True:
+            pos = stems.index(stem, pos + 1)
+            positions.append(pos)
+    except ValueError:
+        return positions
+
+
 class _Field:
-    """One tokenised text (title or body): stems by position, their spans, an index.
+    """One tokenised text (title or body): stems by position, their spans (`starts`,
+    `ends`: character offsets of each token's surface form), the positions of each stem.
 
     Built from `stems` alone (no text, no spans), it can be matched and scored but gives
     no snippets."""
 
-    __slots__ = ("text", "tokens", "stems", "index", "_sentences")
+    __slots__ = ("text", "stems", "starts", "ends", "index", "_complete", "_sentences")
 
     def __init__(self, text: str, stems: list[str | None] | None = None,
                  vocabulary: Iterable[str] | None = None):
         self.text = text
         self._sentences: list[tuple[int, int]] | None = None
+        # Positions by stem. Of a text, filled in by `where` as stems are asked for
+        # (queries ask about few of an article's words); else complete from the start.
         self.index: dict[str, list[int]] = {}
+        self._complete = stems is not None
         if stems is None:
-            self.tokens = tokenize(text)
-            self.stems = [t.stem for t in self.tokens]
-        else:
-            self.tokens = []
-            self.stems = stems
+            self.stems, self.starts, self.ends = _scan(text)
+            return
+        self.stems, self.starts, self.ends = stems, [], []
         if vocabulary is None:
             for pos, stem in enumerate(self.stems):
                 self.index.setdefault(stem, []).append(pos)
             return
-        # Only the words a query asks about: a scan in C per word beats a Python loop.
-        for stem in vocabulary:
-            positions, pos = [], -1
-            try:
-                while True:
-                    pos = self.stems.index(stem, pos + 1)
-                    positions.append(pos)
-            except ValueError:
-                if positions:
-                    self.index[stem] = positions
+        for stem in vocabulary:  # only the words a query asks about
+            positions = _occurrences(self.stems, stem)
+            if positions:
+                self.index[stem] = positions
+
+    def where(self, stem: str) -> list[int]:
+        """The positions of `stem`, in order (empty if it is absent)."""
+        found = self.index.get(stem)
+        if found is None:
+            if self._complete:
+                return []
+            found = self.index[stem] = _occurrences(self.stems, stem)
+        return found
 
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence or line, whitespace-trimmed; computed once."""
@@ -696,13 +742,13 @@ class _Field:
         text = self.text
         # Dots that belong to an abbreviation ("U.S.", "Mr.", "J.") are not sentence ends.
         abbrev_dots = set()
-        for t in self.tokens:
-            surface = text[t.start:t.end]
+        for stem, start, end in zip(self.stems, self.starts, self.ends):
+            surface = text[start:end]
             if surface.endswith("."):
-                abbrev_dots.add(t.end - 1)
-            elif t.end < len(text) and text[t.end] == "." and (
-                    t.stem in _NO_BREAK_WORDS or (len(surface) == 1 and surface.isupper())):
-                abbrev_dots.add(t.end)
+                abbrev_dots.add(end - 1)
+            elif end < len(text) and text[end] == "." and (
+                    stem in _NO_BREAK_WORDS or (len(surface) == 1 and surface.isupper())):
+                abbrev_dots.add(end)
         cuts = [0]
         for m in _SENTENCE_END.finditer(text):
             if m.group(0)[0] == "." and m.start() in abbrev_dots and m.end() - m.start() == 1:
@@ -735,7 +781,7 @@ class Document:
         self.source = (source or "").casefold()  # for source:
         self.fields = (_Field(self.title), _Field(self.text))
         # Every stem anywhere: Query.match's first, set-membership-only check.
-        self.stems = frozenset(self.fields[_TITLE].index) | frozenset(self.fields[_BODY].index)
+        self.stems = frozenset(self.fields[_TITLE].stems).union(self.fields[_BODY].stems)
         self._leading: dict[int, frozenset[str]] = {}
 
     def leading_stems(self, words: int) -> frozenset[str]:
@@ -778,12 +824,12 @@ def _leaf_hits(leaf: Leaf, doc: Document) -> list[_Hit]:
     hits: list[_Hit] = []
     if isinstance(leaf, Term):
         for f in fields:
-            hits.extend((leaf, f, p, 1) for p in doc.fields[f].index.get(leaf.stem, ()))
+            hits.extend((leaf, f, p, 1) for p in doc.fields[f].where(leaf.stem))
     else:
         first, size = leaf.stems[0], len(leaf.stems)
         for f in fields:
             stems = doc.fields[f].stems
-            for p in doc.fields[f].index.get(first, ()):
+            for p in doc.fields[f].where(first):
                 if tuple(stems[p:p + size]) == leaf.stems:
                     hits.append((leaf, f, p, size))
     if leaf.not_within and hits:
@@ -1021,7 +1067,7 @@ def _prominence(node: Node, doc: Document, focus: Focus) -> int | None:
             if child.in_title:
                 continue
             if isinstance(child, Term) and not child.not_within:  # every position counts
-                present.append(body.index.get(first, ()))
+                present.append(body.where(first))
             else:
                 present.append(_positions(child, doc, _BODY))
         else:  # NEAR, a capital beside a country
@@ -1048,7 +1094,7 @@ def _positions(leaf: Leaf, doc: Document, f: int) -> Iterator[int]:
         first, size = leaf.stem, 1
     else:
         first, size = leaf.stems[0], len(leaf.stems)
-    for p in doc.fields[f].index.get(first, ()):
+    for p in doc.fields[f].where(first):
         if size > 1 and tuple(stems[p:p + size]) != leaf.stems:
             continue
         if leaf.not_within and _inside((leaf, f, p, size), leaf.not_within, doc):
@@ -1113,12 +1159,12 @@ def _marks_by_field(hits: list[_Hit], doc: Document) -> tuple[list[_Mark], list[
     spans: tuple[dict, dict] = ({}, {})
     notes: tuple[dict, dict] = ({}, {})
     for leaf, f, pos, size in hits:
-        tokens = doc.fields[f].tokens
-        for t in tokens[pos:pos + size]:
-            spans[f].setdefault((t.start, t.end), leaf)
-        if leaf.stands_for and tokens[pos:pos + size]:
-            last = tokens[pos + size - 1]
-            notes[f][(last.start, last.end)] = f" ({leaf.stands_for})"
+        starts, ends = doc.fields[f].starts, doc.fields[f].ends
+        for start, end in zip(starts[pos:pos + size], ends[pos:pos + size]):
+            spans[f].setdefault((start, end), leaf)
+        if leaf.stands_for and starts[pos:pos + size]:
+            last = pos + size - 1
+            notes[f][(starts[last], ends[last])] = f" ({leaf.stands_for})"
     return tuple(  # type: ignore[return-value]
         [_Mark(s, e, leaf, note.get((s, e), "")) for (s, e), leaf in sorted(d.items())]
         for d, note in zip(spans, notes))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from newswatch.alerts import query
 from newswatch.alerts.query import (
     ABOUT, Document, Focus, Phrase, QueryError, QueryMatch, Snippet, Term, parse, tokenize,
 )
@@ -290,6 +291,22 @@ def test_tokenize_surface_forms():
     assert [t.stem for t in tokens] == [
         "south", "korea", "u.s", "suppli", "arm", "zelenskyy", "1000th", "day"]
     assert [text[t.start:t.end] for t in tokens][:3] == ["South", "Korea’s", "U.S."]
+
+
+def test_tokens_do_not_depend_on_the_stem_cache(monkeypatch):
+    """Surface forms are stemmed once and remembered; a full cache is replaced by an
+    empty one. Either way every token is the same, a mark-only one still dropped."""
+    monkeypatch.setattr(query, "_STEM_CACHE_SIZE", 4)
+    monkeypatch.setattr(query, "_stem_cache", {})
+    texts = {"Cafe\u0301 \u0301 arms Arms armed Korea’s U.S.": [
+                 "cafe", "arm", "arm", "arm", "korea", "u.s"],
+             "Korea’s arms, Korea's arms": ["korea", "arm", "korea", "arm"]}
+    for _ in range(2):  # first with an empty or replaced cache, then with a warm one too
+        for text, stems in texts.items():
+            tokens = tokenize(text)
+            assert [t.stem for t in tokens] == stems
+            assert [text[t.start:t.end] for t in tokens][-2:] == text.split()[-2:]
+    assert "U.S." not in query._stem_cache, "the full cache was replaced"
 
 
 def _mark_texts(match: QueryMatch) -> list[str]:
