@@ -682,55 +682,38 @@ _NO_BREAK_WORDS = frozenset(
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 
 
-def _occurrences(stems: list[str], stem: str) -> list[int]:
-    """The positions of `stem` in `stems`: a scan in C per occurrence beats a Python loop."""
-    positions, pos = [], -1
-    try:
-        while True:
-            pos = stems.index(stem, pos + 1)
-            positions.append(pos)
-    except ValueError:
-        return positions
-
-
 class _Field:
     """One tokenised text (title or body): stems by position, their spans (`starts`,
-    `ends`: character offsets of each token's surface form), the positions of each stem.
+    `ends`: character offsets of each token's surface form), an index.
 
     Built from `stems` alone (no text, no spans), it can be matched and scored but gives
     no snippets."""
 
-    __slots__ = ("text", "stems", "starts", "ends", "index", "_complete", "_sentences")
+    __slots__ = ("text", "stems", "starts", "ends", "index", "_sentences")
 
     def __init__(self, text: str, stems: list[str | None] | None = None,
                  vocabulary: Iterable[str] | None = None):
         self.text = text
         self._sentences: list[tuple[int, int]] | None = None
-        # Positions by stem. Of a text, filled in by `where` as stems are asked for
-        # (queries ask about few of an article's words); else complete from the start.
         self.index: dict[str, list[int]] = {}
-        self._complete = stems is not None
         if stems is None:
             self.stems, self.starts, self.ends = _scan(text)
-            return
-        self.stems, self.starts, self.ends = stems, [], []
+        else:
+            self.stems, self.starts, self.ends = stems, [], []
         if vocabulary is None:
             for pos, stem in enumerate(self.stems):
                 self.index.setdefault(stem, []).append(pos)
             return
-        for stem in vocabulary:  # only the words a query asks about
-            positions = _occurrences(self.stems, stem)
-            if positions:
-                self.index[stem] = positions
-
-    def where(self, stem: str) -> list[int]:
-        """The positions of `stem`, in order (empty if it is absent)."""
-        found = self.index.get(stem)
-        if found is None:
-            if self._complete:
-                return []
-            found = self.index[stem] = _occurrences(self.stems, stem)
-        return found
+        # Only the words a query asks about: a scan in C per word beats a Python loop.
+        for stem in vocabulary:
+            positions, pos = [], -1
+            try:
+                while True:
+                    pos = self.stems.index(stem, pos + 1)
+                    positions.append(pos)
+            except ValueError:
+                if positions:
+                    self.index[stem] = positions
 
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence or line, whitespace-trimmed; computed once."""
@@ -781,7 +764,7 @@ class Document:
         self.source = (source or "").casefold()  # for source:
         self.fields = (_Field(self.title), _Field(self.text))
         # Every stem anywhere: Query.match's first, set-membership-only check.
-        self.stems = frozenset(self.fields[_TITLE].stems).union(self.fields[_BODY].stems)
+        self.stems = frozenset(self.fields[_TITLE].index) | frozenset(self.fields[_BODY].index)
         self._leading: dict[int, frozenset[str]] = {}
 
     def leading_stems(self, words: int) -> frozenset[str]:
@@ -824,12 +807,12 @@ def _leaf_hits(leaf: Leaf, doc: Document) -> list[_Hit]:
     hits: list[_Hit] = []
     if isinstance(leaf, Term):
         for f in fields:
-            hits.extend((leaf, f, p, 1) for p in doc.fields[f].where(leaf.stem))
+            hits.extend((leaf, f, p, 1) for p in doc.fields[f].index.get(leaf.stem, ()))
     else:
         first, size = leaf.stems[0], len(leaf.stems)
         for f in fields:
             stems = doc.fields[f].stems
-            for p in doc.fields[f].where(first):
+            for p in doc.fields[f].index.get(first, ()):
                 if tuple(stems[p:p + size]) == leaf.stems:
                     hits.append((leaf, f, p, size))
     if leaf.not_within and hits:
@@ -1067,7 +1050,7 @@ def _prominence(node: Node, doc: Document, focus: Focus) -> int | None:
             if child.in_title:
                 continue
             if isinstance(child, Term) and not child.not_within:  # every position counts
-                present.append(body.where(first))
+                present.append(body.index.get(first, ()))
             else:
                 present.append(_positions(child, doc, _BODY))
         else:  # NEAR, a capital beside a country
@@ -1094,7 +1077,7 @@ def _positions(leaf: Leaf, doc: Document, f: int) -> Iterator[int]:
         first, size = leaf.stem, 1
     else:
         first, size = leaf.stems[0], len(leaf.stems)
-    for p in doc.fields[f].where(first):
+    for p in doc.fields[f].index.get(first, ()):
         if size > 1 and tuple(stems[p:p + size]) != leaf.stems:
             continue
         if leaf.not_within and _inside((leaf, f, p, size), leaf.not_within, doc):
