@@ -173,23 +173,50 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
     on `claims`, a connection the drain holds until `_unclaim`, so that any number of
     drains at once never take the same row (how: each backend's
     `Dialect.claim_outbox_rows`, newswatch.store.dialects).
+
+    A story's updates to a channel go out under its first alert's row (the anchor),
+    claimed with them: a drain that cannot claim the anchor takes none of the story's
+    updates, because another drain is deciding them. Two notifiers that each claimed one
+    of a story's updates would otherwise both find `update_every` passed and both send.
     """
-    query = select(OutboxRow).where(OutboxRow.status == OutboxStatus.PENDING)
+    due = OutboxRow.status == OutboxStatus.PENDING
     if not ignore_backoff:
-        query = query.where(OutboxRow.next_attempt_at <= now)
+        due &= OutboxRow.next_attempt_at <= now
     if digest_topics:
-        query = query.where(OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics)))
+        due &= OutboxRow.fold.is_(True) | OutboxRow.topic.not_in(list(digest_topics))
     if only is not None:
-        query = query.where(OutboxRow.id.in_(list(only)))
-    query = dialects.of(claims).claim_outbox_rows(claims, query)
+        due &= OutboxRow.id.in_(list(only))
+    anchors = _anchors(claims, due)
+    anchor_ids = list(anchors.values())
+    query = dialects.of(claims).claim_outbox_rows(
+        claims, select(OutboxRow).where(due | OutboxRow.id.in_(anchor_ids)))
     with Session(claims) as session:
+        ours = set(session.scalars(query.with_only_columns(OutboxRow.id)
+                                   .where(OutboxRow.id.in_(anchor_ids))))
+        claimed = {group for group, anchor in anchors.items() if anchor in ours}
         return [
             _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
                  queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
                  article_id=r.article_id, notice=r.notice, kind=r.kind,
                  articles=set(r.articles or ()))
-            for r in session.scalars(query.order_by(OutboxRow.id))
+            for r in session.scalars(query.where(due).order_by(OutboxRow.id))
+            if r.kind != UPDATE or (r.topic, r.story_id, r.channel) not in anchors
+            or (r.topic, r.story_id, r.channel) in claimed
         ]
+
+
+def _anchors(claims: Connection, due) -> dict[tuple[str, int, str], int]:
+    """For each (topic, story, channel) with an update among the rows `due` selects, the
+    id of the story's first alert to the channel (the one row per group whose
+    `article_id` is NULL)."""
+    updates = (select(OutboxRow.topic, OutboxRow.story_id, OutboxRow.channel)
+               .where(due, OutboxRow.kind == UPDATE).distinct().subquery())
+    found = claims.execute(
+        select(OutboxRow.topic, OutboxRow.story_id, OutboxRow.channel, OutboxRow.id)
+        .join(updates, (OutboxRow.topic == updates.c.topic)
+              & (OutboxRow.story_id == updates.c.story_id) & (OutboxRow.channel == updates.c.channel))
+        .where(OutboxRow.article_id.is_(None)))
+    return {(topic, story, channel): anchor for topic, story, channel, anchor in found}
 
 
 def _unclaim(claims: Connection) -> None:

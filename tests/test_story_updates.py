@@ -18,6 +18,7 @@ from newswatch.alerts.notifier import drain
 from newswatch.alerts.outbox import UPDATE, enqueue, release_digest
 from newswatch.alerts.query import parse
 from newswatch.corpus.ingest import Corpus
+from newswatch.store import dialects
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, OutboxRow, OutboxStatus
 from support.plantstory import CONTRACT, COURIER_VOTE, GAZETTE_VOTE, HERALD_VOTE, PERMIT, PROTEST, QUERY
@@ -117,6 +118,30 @@ def test_updates_wait_update_every_from_the_last_message_and_go_out_together(sto
     assert later.role == "update"
     assert desk.deliver(timedelta(hours=3, minutes=59))[1] == []
     assert len(desk.deliver(timedelta(hours=4))[1]) == 1
+
+
+def test_while_another_notifier_decides_a_storys_updates_this_one_sends_none(store, webhook_server):
+    """Several notifiers: the one that claimed some of a story's updates also holds the
+    story's first alert row until its drain ends; another drain sends none of the story's
+    updates meanwhile (both would find `update_every` passed, and send two updates)."""
+    desk = Desk(store, webhook_server)
+    desk.add(GAZETTE_VOTE, HERALD_VOTE)
+    assert len(desk.deliver(timedelta(0))[1]) == 1
+    desk.add(CONTRACT, PROTEST)
+    with store.session() as session:
+        anchor = session.scalar(select(OutboxRow.id).where(OutboxRow.article_id.is_(None)))
+        _, protest = session.scalars(select(OutboxRow.id).where(OutboxRow.kind == UPDATE)
+                                     .order_by(OutboxRow.id)).all()
+    with store.engine.connect() as other:  # the other notifier, mid-drain
+        dialect = dialects.of(other)
+        dialect.claim_outbox_rows(other, select(OutboxRow).where(OutboxRow.id.in_([anchor, protest])))
+        result, messages = desk.deliver(timedelta(hours=2))
+        assert (messages, result.sent) == ([], 0)
+        dialect.release_outbox_rows(other)
+
+    _, messages = desk.deliver(timedelta(hours=2))
+    assert len(messages) == 1
+    assert url(CONTRACT) in messages[0] and url(PROTEST) in messages[0]
 
 
 def test_a_development_before_the_first_alert_is_in_it_and_sends_no_update(store, webhook_server):
