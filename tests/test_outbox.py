@@ -70,8 +70,14 @@ def test_webhook_500_then_429_retry_after_then_200_arrives_once_after_the_wait(s
 
     first = drain(store, channels, retry=FAST)
     assert (first.sent, first.failed) == (0, 1)
-    wait_for(lambda: drain(store, channels, retry=FAST).failed)  # after the 50 ms backoff: the 429
-    asked_at = datetime.now(timezone.utc)
+    asked = []  # when each drain began: the 429 came after the last one began
+
+    def drain_until_failed() -> int:
+        asked.append(datetime.now(timezone.utc))
+        return drain(store, channels, retry=FAST).failed
+
+    wait_for(drain_until_failed)  # after the 50 ms backoff: the 429
+    asked_at = asked[-1]
     assert webhook_server.statuses == [500, 429]
     (row,) = rows(store)
     # The 429's Retry-After (1 s) wins over the 100 ms exponential backoff.
