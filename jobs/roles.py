@@ -188,7 +188,8 @@ class Role:
         return CrawlerWorker(app, scheduler, stop) if self.worker else None
 
     def reload(self, app: App, scheduler: AsyncIOScheduler, old: Config) -> None:
-        """`app.config` replaced `old`: bring this role's jobs in line with it."""
+        """`app.config` replaced `old`: bring this role's jobs, and a crawler worker's
+        spiders (`app.worker`), in line with it."""
         for add_jobs in self.jobs:
             RESCHEDULE[add_jobs](app, scheduler, old)
         if self.worker and app.config.sources != old.sources:

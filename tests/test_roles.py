@@ -209,7 +209,7 @@ def test_a_crawler_worker_follows_the_sources_of_a_reloaded_config(newswatch, we
         processes[role] = subprocess.Popen(
             newswatch.command("run", "--role", role), cwd=newswatch.workdir, env=newswatch.env,
             stdout=subprocess.DEVNULL, stderr=logs[role].open("w"))
-        wait_for(lambda: "newswatch running" in logs[role].read_text(), timeout=30)
+        wait_for(lambda: "newswatch running" in logs[role].read_text(), timeout=60)
 
     def reload(sources: list[dict]) -> None:
         newswatch.write_config({**config, "sources": sources})
