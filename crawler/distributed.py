@@ -4,9 +4,10 @@ request queue and seen-request filter in Redis.
 - The scheduler role calls `mark_due(redis, source)` when a source's interval comes: it
   sets the key `newswatch:due:<spider name>` (setting it again before a worker took it
   coalesces the two runs) and clears the source's seen-request set, which is per run.
-- Every crawler worker (`Worker`) keeps one spider open per source. When idle the spider
-  takes the due key with GETDEL, so exactly one worker starts the run: it fetches the
-  feed, and the article requests it yields go to the source's shared queue
+- Every crawler worker (`Worker`) keeps one spider open per enabled source (those of the
+  config in force: a reload starts, stops or restarts spiders, `Worker.update`). When
+  idle the spider takes the due key with GETDEL, so exactly one worker starts the run: it
+  fetches the feed, and the article requests it yields go to the source's shared queue
   (`newswatch:<spider name>:requests`), which every worker pops from.
 - An idle spider looks at Redis every `IDLE_POLL_S` (Scrapy's engine heartbeat, 5 s by
   default, shortened): that is how soon a due run starts, and how soon the other workers
@@ -19,8 +20,9 @@ request queue and seen-request filter in Redis.
   skipped or failed). Each worker keeps a heartbeat key alive (`LEASE_TTL_S`); when one
   expires (a worker killed, its machine lost), the others move what it had taken back to
   the source's queue of returned requests, which every worker pops from first, skipping
-  what the dead worker had stored. A worker that stops cleanly hands its own back. So a
-  killed worker's requests are crawled within the same run, a few seconds later.
+  what the dead worker had stored. A worker that stops cleanly hands its own back, and so
+  does a spider a reload stops. So a killed worker's requests are crawled within the same
+  run, a few seconds later.
 - A run's record (`newswatch status`): the worker that starts a run opens its hash
   (`newswatch:<spider name>:run`: start time, the failures each worker adds when it goes
   idle, the feed's error). A run is over when the queues are empty and no worker holds
@@ -33,12 +35,13 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 import redis
 from scrapy import signals
-from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.queue import FifoQueue
@@ -51,7 +54,7 @@ from newswatch.crawler.queuecodec import BadQueueEntry
 from newswatch.crawler.refusal import REFUSED_FILE, REFUSED_PRIVATE
 from newswatch.crawler.sources import Source
 from newswatch.crawler.spiders.base import FAILED, NewsSpider
-from newswatch.store.availability import DATABASE, REDIS, SERVERS, outage_of
+from newswatch.store.availability import DATABASE, REDIS, SERVERS, Unavailable, outage_of
 from newswatch.store.models import Article
 
 log = logging.getLogger(__name__)
@@ -353,10 +356,30 @@ def on_demand(spider_class: type[NewsSpider]) -> type[NewsSpider]:
     return type(f"OnDemand{spider_class.__name__}", (_OnDemand, spider_class), {})
 
 
+@dataclass
+class _Spider:
+    """One source's on-demand spider in a worker: its crawler and the task crawling."""
+
+    source: Source
+    crawler: Crawler
+    task: asyncio.Task
+    ready: asyncio.Event  # set at the spider's first idle tick: its engine runs
+
+    async def started(self) -> None:
+        """Return once the spider's engine runs (a stop then stops it) or its crawl ended."""
+        ready = asyncio.ensure_future(self.ready.wait())
+        await asyncio.wait([ready, self.task], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+
+
+class SpiderClosed(Exception):
+    """A source's spider ended without being asked: the worker would no longer crawl it."""
+
+
 class Worker:
-    """A crawler worker: one on-demand spider per source, until `stop()`; and, beside
-    them, a heartbeat that says this worker is alive and hands back the requests of
-    workers that are not."""
+    """A crawler worker: one on-demand spider per enabled source, until `stop()`; and,
+    beside them, a heartbeat that says this worker is alive and hands back the requests of
+    workers that are not. `update` brings the spiders in line with a reloaded config."""
 
     def __init__(self, context: CrawlContext, redis_url: str,
                  run_over: Callable[[SourceRun], None] = lambda run: None, settings: dict | None = None):
@@ -367,20 +390,100 @@ class Worker:
         self.name = uuid.uuid4().hex[:12]
         self.redis = redis.Redis.from_url(redis_url)
         self.runner = AsyncCrawlerRunner({**SETTINGS, **(settings or {}), **redis_settings(redis_url, self.name)})
+        self.spiders: dict[str, _Spider] = {}  # source name -> its spider
+        self._changing = asyncio.Lock()  # one change of the spiders at a time: start, update, stop
+        self._over = asyncio.Event()  # set by stop(), or when a spider fails
+        self._failure: BaseException | None = None
+        self._stopping = False
+        self._final: list[tuple[str, dict]] = []  # stats of spiders stopped since `stats()`
 
     async def run(self, sources: Iterable[Source]) -> None:
+        """Crawl the enabled `sources` (and, after each `update`, that config's) until
+        `stop()`; raise, once every spider is stopped, if one failed or closed unasked."""
         await asyncio.to_thread(self.beat)
         heartbeat = asyncio.ensure_future(self._beat_until_cancelled())
         try:
-            await asyncio.gather(*(
-                self.runner.crawl(on_demand(spider_class(s)), source=s, context=self.context,
-                                  run_over=self.run_over)
-                for s in sources
-            ))
+            async with self._changing:
+                if not self._stopping:
+                    await self._start([s for s in sources if s.enabled])
+            await self._over.wait()
+            if self._failure is not None:
+                raise self._failure
         finally:
             heartbeat.cancel()
+            async with self._changing:  # after a failure, the other spiders stop too
+                self._stopping = True
+                await self._stop(list(self.spiders), "the worker stops")
             # Stopped: what it took and did not finish goes to the others.
             await asyncio.to_thread(self.hand_back, self.name)
+
+    async def update(self, sources: Iterable[Source]) -> None:
+        """Bring the spiders in line with the enabled `sources` (a reloaded config's): the
+        spider of a source gone or disabled stops, that of a changed source stops and a new
+        one starts with the new definition, and a new source's starts. A stopping spider
+        finishes the requests it is fetching, and hands back to the source's queue those it
+        took and did not finish (as a stopping worker does); the run goes on with the other
+        workers, or with the restarted spider."""
+        wanted = {s.name: s for s in sources if s.enabled}
+        async with self._changing:
+            if self._stopping:
+                return
+            removed = [name for name in self.spiders if name not in wanted]
+            changed = [name for name, spider in self.spiders.items()
+                       if name in wanted and wanted[name] != spider.source]
+            await self._stop(removed, "its source is gone from the config or disabled")
+            await self._stop(changed, "its source changed; it restarts")
+            await self._start([source for name, source in wanted.items() if name not in self.spiders])
+
+    async def _start(self, sources: list[Source]) -> None:
+        """Start a spider for each of `sources`; return once each runs (or has failed)."""
+        for source in sources:
+            crawler = self.runner.create_crawler(on_demand(spider_class(source)))
+            ready = asyncio.Event()
+            crawler.signals.connect(lambda ready=ready: ready.set(), signal=signals.spider_idle, weak=False)
+            task = self.runner.crawl(crawler, source=source, context=self.context, run_over=self.run_over)
+            spider = self.spiders[source.name] = _Spider(source, crawler, task, ready)
+            task.add_done_callback(lambda task, spider=spider: self._ended(spider))
+        await asyncio.gather(*(self.spiders[s.name].started() for s in sources))
+        for source in sources:
+            if not self.spiders[source.name].task.done():
+                log.info("source %s: spider started", source.name, extra={"source": source.name})
+
+    async def _stop(self, names: list[str], why: str) -> None:
+        """Stop the spiders of the sources `names`, and hand back what they had taken."""
+        spiders = [self.spiders.pop(name) for name in names]
+        if not spiders:
+            return
+        await asyncio.gather(*(spider.crawler.stop_async() for spider in spiders))
+        await asyncio.wait([spider.task for spider in spiders])
+        for spider in spiders:
+            name = spider.source.name
+            if not spider.task.cancelled() and spider.task.exception() is not None:
+                log.warning("source %s: its spider failed: %r", name, spider.task.exception(),
+                            extra={"source": name})
+            self._final.append((name, dict(spider.crawler.stats.get_stats())))
+            log.info("source %s: spider stopped (%s)", name, why, extra={"source": name})
+        if self._stopping:
+            return  # `run` hands back everything this worker took
+        # Before a restarted spider's first idle tick, which empties the same list.
+        queues = [queue_key(spider_name(spider.source)) for spider in spiders]
+        try:
+            returned = await asyncio.to_thread(
+                SERVERS.retry, lambda: sum(self._give_back(queue, self.name) for queue in queues))
+        except Unavailable:  # the worker stops meanwhile: `run` hands back all it took
+            return
+        if returned:
+            log.info("%d request(s) taken by stopped spiders go back to the queue", returned)
+
+    def _ended(self, spider: _Spider) -> None:
+        """A spider's crawl ended: as asked (`_stop`), or else the worker stops with the
+        spider's failure."""
+        if self.spiders.get(spider.source.name) is not spider or self._over.is_set():
+            return
+        task = spider.task
+        failure = None if task.cancelled() else task.exception()
+        self._failure = failure or SpiderClosed(f"the spider of source {spider.source.name} closed")
+        self._over.set()
 
     async def _beat_until_cancelled(self) -> None:
         while True:
@@ -409,9 +512,7 @@ class Worker:
         returned = 0
         suffix = f":taken:{worker}"  # taken_key's: the rest is the queue's key
         for key in self.redis.scan_iter(match=taken_key("*", worker)):
-            queue = key.decode()[:-len(suffix)]
-            while self.redis.lmove(key, f"{queue}:returned", "RIGHT", "LEFT"):
-                returned += 1
+            returned += self._give_back(key.decode()[:-len(suffix)], worker)
         self.redis.srem(WORKERS_KEY, worker)
         if worker == self.name:
             self.redis.delete(heartbeat_key(worker))
@@ -419,10 +520,23 @@ class Worker:
             log.warning("%d request(s) taken by crawler worker %s go back to the queue%s",
                         returned, worker, "" if worker == self.name else " (it stopped answering)")
 
-    async def stop(self) -> None:
-        await self.runner.stop()
+    def _give_back(self, queue: str, worker: str) -> int:
+        """Move the requests `worker` took from the request queue `queue` to the queue's
+        returned requests (`taken_key`, `returned_key`); how many moved."""
+        returned = 0
+        while self.redis.lmove(f"{queue}:taken:{worker}", f"{queue}:returned", "RIGHT", "LEFT"):
+            returned += 1
+        return returned
 
-    def stats(self) -> dict[str, dict]:
-        """Each source's Scrapy stats since the worker started (a copy)."""
-        return {crawler.spider.source.name: dict(crawler.stats.get_stats())
-                for crawler in self.runner.crawlers if crawler.spider is not None}
+    async def stop(self) -> None:
+        """Stop every spider (each finishes the requests it is fetching); `run` then ends."""
+        async with self._changing:
+            self._stopping = True
+            await self._stop(list(self.spiders), "the worker stops")
+        self._over.set()
+
+    def stats(self) -> list[tuple[str, dict]]:
+        """(source name, Scrapy stats) of each running spider since it started (a copy),
+        and once, the final stats of each spider stopped since the last call."""
+        final, self._final = self._final, []
+        return final + [(name, dict(spider.crawler.stats.get_stats())) for name, spider in self.spiders.items()]

@@ -107,6 +107,7 @@ class App:
         self.role = role
         self.store = store or open_store(config.database)
         self.executor = self.writer = self.crawler = None
+        self.worker = None  # the crawler worker of a `crawler` role, while it serves
         self._crawls = 0  # crawls in progress (on the loop)
         # Kept between runs: children holding the embedding model (`like:` topics), which
         # each new one would load again.
@@ -239,7 +240,7 @@ class App:
         loop.add_signal_handler(signal.SIGHUP, on_sighup)
         pid = service.pid_file(self.config.database, self.config.path)
         service.write_pid(pid)
-        worker = self.role.start(self, scheduler, stop)
+        worker = self.worker = self.role.start(self, scheduler, stop)
         listeners = [await listener.start() for listener in self.listeners()]
         scheduler.start()
         log.info("newswatch running (%s): %d sources, %d topics; SIGHUP reloads the config, "

@@ -31,8 +31,9 @@ DRAIN_EVERY_S = 5
 
 
 class CrawlerWorker:
-    """A `crawler` role's share of the distributed crawl, running on the loop; its Scrapy
-    stats are counted into the metrics every few seconds."""
+    """A `crawler` role's share of the distributed crawl, running on the loop: a spider per
+    enabled source of the config in force (`reload`); its Scrapy stats are counted into
+    the metrics every few seconds."""
 
     def __init__(self, app: App, scheduler: AsyncIOScheduler, stop: asyncio.Event):
         from newswatch.crawler.distributed import Worker
@@ -43,16 +44,35 @@ class CrawlerWorker:
         self.crawling = asyncio.ensure_future(self.worker.run(app.config.sources))
         self.crawling.add_done_callback(lambda _: stop.set())  # a worker that fails stops
         self.app = app
-        self.counted: dict[str, dict] = {}
+        self.counted: dict[tuple, dict] = {}  # (source, spider's start time) -> stats counted
+        self.updates: set[asyncio.Task] = set()  # a task's only reference is the loop's weak one
         scheduler.add_job(self.count, schedule.every(DRAIN_EVERY_S), id="worker-metrics")
 
     async def count(self) -> None:  # on the loop: the stats change there
-        for source, stats in self.worker.stats().items():
-            self.app.metrics.observe_crawl(source, stats, self.counted.get(source))
-            self.counted[source] = stats
+        counted = {}
+        for source, stats in self.worker.stats():
+            # A restarted source's spider counts from zero: its own key.
+            key = (source, stats.get("start_time"))
+            self.app.metrics.observe_crawl(source, stats, self.counted.get(key))
+            counted[key] = stats
+        self.counted = counted
+
+    def reload(self, sources: list[Source]) -> None:
+        """Bring the spiders in line with a reloaded config's `sources` (in the background;
+        one reload after the other)."""
+        task = asyncio.ensure_future(self._update(sources))
+        self.updates.add(task)
+        task.add_done_callback(self.updates.discard)
+
+    async def _update(self, sources: list[Source]) -> None:
+        try:
+            await self.worker.update(sources)
+        except Exception:  # the spiders as they were stay; the next reload tries again
+            log.exception("the crawler worker's spiders are not in line with the reloaded config")
 
     async def stop(self) -> None:
         await self.worker.stop()
+        await asyncio.wait([self.crawling])  # it hands back what it took: let it finish
 
     def raise_failure(self) -> None:
         if self.crawling.done() and self.crawling.exception():
@@ -168,12 +188,12 @@ class Role:
         return CrawlerWorker(app, scheduler, stop) if self.worker else None
 
     def reload(self, app: App, scheduler: AsyncIOScheduler, old: Config) -> None:
-        """`app.config` replaced `old`: bring this role's jobs in line with it."""
+        """`app.config` replaced `old`: bring this role's jobs, and a crawler worker's
+        spiders (`app.worker`), in line with it."""
         for add_jobs in self.jobs:
             RESCHEDULE[add_jobs](app, scheduler, old)
         if self.worker and app.config.sources != old.sources:
-            log.warning("a crawler worker crawls the sources it started with; restart it for "
-                        "the changed sources (topics and channels are taken now)")
+            app.worker.reload(app.config.sources)
 
 
 ALL = Role("all", crawls=True, jobs=(schedule_crawls, schedule_delivery))

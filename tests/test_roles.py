@@ -1,7 +1,8 @@
 """`newswatch run --role`: one scheduler, two crawler workers and two notifiers, each a
 real process, sharing PostgreSQL and Redis, crawl a site of 200 articles:
 every article is stored once, every alert is sent once, and a crawler worker killed
-mid-run loses nothing: the other takes back what it had taken, within the run."""
+mid-run loses nothing: the other takes back what it had taken, within the run. A reload
+brings a running worker's spiders in line with the config's sources."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from support.bigsite import KOREA_QUERY, big_site
+from support.bigsite import KOREA_QUERY, article, big_site
 from support.mailservers import wait_for
+from support.newssite import NewsSite
 from newswatch.store.db import open_store
 from newswatch.store.models import Article, OutboxRow, SourceState
 
@@ -173,3 +175,105 @@ def test_a_source_broken_under_crawler_workers_is_reported_once(newswatch, webho
             process.communicate(timeout=30)
         site.stop()
     assert [p.get("title") for _, _, p in webhook_server.posts] == [notice]
+
+
+@pytest.mark.one_backend  # one process writes: SQLite; the subject is the crawler worker's spiders
+def test_a_crawler_worker_follows_the_sources_of_a_reloaded_config(newswatch, webhook_server, redis_url,
+                                                                   source_name):
+    """Sources added, changed and removed by `newswatch reload` (SIGHUP) reach a running
+    scheduler and crawler worker: an added source's articles are stored and alert; a
+    changed source's spider restarts mid-run with its new definition and the run loses
+    nothing; a removed source's spider is gone."""
+    a, b = f"{source_name}-a", f"{source_name}-b"
+    site_a, _ = big_site(3)
+    site_b = NewsSite(articles=[]).start()
+    b_paths = []
+    for n in range(101, 111):  # 110 is about Korea; pages slow enough to reload mid-run
+        path, title, html, _ = article(n)
+        site_b.set_response(path, 200, html.encode(), delay=0.5)
+        site_b.add_feed_item(path, title)
+        b_paths.append(path)
+    config = {
+        "redis": redis_url,
+        "sources": [{"name": a, "feed": site_a.feed_url, "every": "1h"}],
+        "topics": [{"name": "korea-arms", "query": KOREA_QUERY, "notify": ["hook"]}],
+        "channels": {"hook": [webhook_server.apprise_url()]},
+    }
+    newswatch.write_config(config)
+    store = open_store(newswatch.database_url)
+    server = redis.Redis.from_url(redis_url)
+    logs = {role: newswatch.workdir / f"{role}.log" for role in ("crawler", "scheduler")}
+    processes = {}
+
+    def start(role: str) -> None:
+        processes[role] = subprocess.Popen(
+            newswatch.command("run", "--role", role), cwd=newswatch.workdir, env=newswatch.env,
+            stdout=subprocess.DEVNULL, stderr=logs[role].open("w"))
+        wait_for(lambda: "newswatch running" in logs[role].read_text(), timeout=60)
+
+    def reload(sources: list[dict]) -> None:
+        newswatch.write_config({**config, "sources": sources})
+        for process in processes.values():
+            process.send_signal(signal.SIGHUP)
+
+    def worker_log(text: str) -> int:
+        return logs["crawler"].read_text().count(text)
+
+    def stored(source: str) -> list[str]:
+        with store.session() as session:
+            return session.scalars(select(Article.url).where(Article.source == source)).all()
+
+    def b_alerted() -> bool:
+        with store.session() as session:
+            return bool(session.scalar(select(func.count()).select_from(OutboxRow).join(
+                Article, OutboxRow.story_id == Article.story_id).where(
+                Article.url == site_b.url(b_paths[-1]), OutboxRow.topic == "korea-arms")))
+
+    def settle(condition, timeout: float):
+        try:
+            return wait_for(condition, timeout=timeout)
+        except AssertionError:
+            raise AssertionError({role: log.read_text()[-3000:] for role, log in logs.items()}) from None
+
+    try:
+        start("crawler")  # one at a time: each migrates the SQLite database when it opens it
+        start("scheduler")
+        settle(lambda: len(stored(a)) == 3, timeout=20)
+
+        # B added: the scheduler marks it due, and the worker has a spider to take it.
+        reload([*config["sources"], {"name": b, "feed": site_b.feed_url, "every": "2s"}])
+        settle(lambda: worker_log(f"source {b}: spider started") == 1, timeout=10)
+        settle(lambda: len(stored(b)) >= 2, timeout=20)
+        assert len(stored(b)) < len(b_paths), "B's run ended before it changed"
+
+        # B changed in the middle of its run (a header for its site), A removed: B's
+        # spider restarts with its new definition, what it had taken goes back and the
+        # run loses nothing; A's spider stops.
+        reload([{"name": b, "feed": site_b.feed_url, "every": "2s", "headers": {"X-Reloaded": "yes"}}])
+        settle(lambda: worker_log(f"source {b}: spider started") == 2, timeout=15)
+        assert worker_log(f"source {a}: spider stopped (its source is gone") == 1
+        assert worker_log(f"source {b}: spider stopped (its source changed") == 1
+        settle(lambda: sorted(stored(b)) == sorted(site_b.url(p) for p in b_paths) and b_alerted(),
+               timeout=30)
+        assert any(r.headers.get("x-reloaded") == "yes" for r in site_b.requests)
+
+        # A's spider is gone: its due key stays untaken while B's spider runs twice more.
+        server.set(f"newswatch:due:feed:{a}", "1")
+        runs = worker_log(f"source {b}: run over")
+        settle(lambda: worker_log(f"source {b}: run over") >= runs + 2, timeout=15)
+        assert server.exists(f"newswatch:due:feed:{a}")
+
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            process.wait(timeout=20)
+        assert [p.returncode for p in processes.values()] == [0, 0], {r: l.read_text()[-2000:] for r, l in logs.items()}
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        store.close()
+        server.close()
+        site_a.stop()
+        site_b.stop()
