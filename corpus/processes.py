@@ -17,6 +17,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
@@ -306,9 +307,11 @@ class IngestWriter:
 
     Storing is Python-heavy SQL work; in the crawling process it would hold the GIL the
     reactor needs. One writer: articles are stored one after another, each seeing those
-    before it (its story, its near-duplicates). Whatever has queued while a transaction
-    ran goes into the next one (up to `MAX_BATCH`): under load one commit serves many
-    articles, and an article alone is stored at once. An article that cannot be stored
+    before it (its story, its near-duplicates). A transaction takes what has queued (up
+    to `MAX_BATCH`), and its first article waits up to `LINGER_S` for more to join it:
+    one commit then serves many articles even when they arrive one by one (a worker
+    of several, each with its own writer, gets pages evenly rather than in bursts), and
+    an article alone is stored that much later. An article that cannot be stored
     fails alone (`IngestError`); if the ingest process dies, a new one takes over and
     stores the articles that were in flight. Between runs the process can be let go
     (`release`); the next article or `start` forks a new one.
@@ -317,6 +320,10 @@ class IngestWriter:
     SQLite's ``:memory:``)."""
 
     MAX_BATCH = 64
+    #: How long a batch's first article waits for others (seconds): each transaction has
+    #: a cost of its own (a commit, a connection check, the story index's first reads)
+    #: that a batch shares.
+    LINGER_S = 0.25
 
     def __init__(self, corpus: Corpus):
         self._database = corpus.store.engine.url.render_as_string(hide_password=False)
@@ -409,17 +416,18 @@ class IngestWriter:
                 return
 
     def _next_batch(self) -> tuple[list[tuple[Future, Addition]], object]:
-        """Up to `MAX_BATCH` of the queued additions, and what ended the batch: the queue
-        running dry (`True`), `_RELEASE`, or `None` (stop)."""
+        """Up to `MAX_BATCH` of the additions queued within `LINGER_S` of the first, and
+        what ended the batch: the time or the size (`True`), `_RELEASE`, or `None` (stop)."""
         batch = []
         entry = self._queue.get()
+        deadline = time.monotonic() + self.LINGER_S
         while entry is not None and entry is not _RELEASE:
             if entry[0].set_running_or_notify_cancel():
                 batch.append(entry)
             if len(batch) >= self.MAX_BATCH:
                 return batch, True
             try:
-                entry = self._queue.get_nowait()
+                entry = self._queue.get(timeout=max(deadline - time.monotonic(), 0.001))
             except queue.Empty:
                 return batch, True
         return batch, entry
