@@ -193,15 +193,14 @@ def _claim(claims: Connection, now: datetime, *, ignore_backoff: bool,
     with Session(claims) as session:
         ours = set(session.scalars(query.with_only_columns(OutboxRow.id)
                                    .where(OutboxRow.id.in_(anchor_ids))))
-        claimed = {group for group, anchor in anchors.items() if anchor in ours}
+        elsewhere = {group for group, anchor in anchors.items() if anchor not in ours}
         return [
             _Due(id=r.id, topic=r.topic, story_id=r.story_id, channel=r.channel, fold=r.fold,
                  queued_at=r.queued_at or r.created_at, delivered=set(r.delivered),
                  article_id=r.article_id, notice=r.notice, kind=r.kind,
                  articles=set(r.articles or ()))
             for r in session.scalars(query.where(due).order_by(OutboxRow.id))
-            if r.kind != UPDATE or (r.topic, r.story_id, r.channel) not in anchors
-            or (r.topic, r.story_id, r.channel) in claimed
+            if r.kind != UPDATE or (r.topic, r.story_id, r.channel) not in elsewhere
         ]
 
 

@@ -397,6 +397,10 @@ class IngestWriter:
         """Store what was submitted, then stop."""
         self._queue.put(None)
         self._thread.join()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Stop the ingest process, once what it was given is done."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -408,10 +412,7 @@ class IngestWriter:
             if batch:
                 self._store(batch)
             if then is _RELEASE:
-                with self._lock:
-                    pool, self._pool = self._pool, None
-                if pool is not None:
-                    pool.shutdown(wait=True)
+                self._let_go()
             elif then is None:
                 return
 
